@@ -1,0 +1,1 @@
+"""Benchmarks: cached real activations, training on them, and comparisons."""

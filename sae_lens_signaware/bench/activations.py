@@ -1,0 +1,88 @@
+"""Activations of a real model on TinyStories text, cached once and reused across runs."""
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from transformer_lens import HookedTransformer
+
+from sae_lens_signaware.assets import tinystories_dir
+
+
+def read_texts(split: str, dataset_dir: Path | None = None) -> list[str]:
+    """The ``text`` field of each line of ``{split}.jsonl``."""
+    path = (dataset_dir or tinystories_dir()) / f"{split}.jsonl"
+    with open(path) as f:
+        return [json.loads(line)["text"] for line in f if line.strip()]
+
+
+def token_windows(
+    model: HookedTransformer, texts: list[str], context_size: int, n_tokens: int
+) -> torch.Tensor:
+    """Stories tokenized with BOS, concatenated, cut into ``context_size`` windows."""
+    assert model.tokenizer is not None
+    pieces: list[int] = []
+    for text in texts:
+        pieces.extend(model.to_tokens(text, prepend_bos=True)[0].tolist())
+        if len(pieces) >= n_tokens:
+            break
+    n_windows = min(len(pieces), n_tokens) // context_size
+    if n_windows == 0:
+        raise ValueError(f"not enough text for one window of {context_size} tokens")
+    return torch.tensor(pieces[: n_windows * context_size]).view(n_windows, context_size)
+
+
+@torch.no_grad()
+def collect_activations(
+    model: HookedTransformer,
+    tokens: torch.Tensor,
+    hook_name: str,
+    batch_size: int = 32,
+) -> torch.Tensor:
+    """``(n_windows * context_size, d)`` activations at ``hook_name``, in float32."""
+    layer = int(hook_name.split(".")[1]) if hook_name.startswith("blocks.") else None
+    stop = None if layer is None else layer + 1
+    out = []
+    for start in range(0, tokens.shape[0], batch_size):
+        _, cache = model.run_with_cache(
+            tokens[start : start + batch_size],
+            names_filter=hook_name,
+            stop_at_layer=stop,
+        )
+        out.append(cache[hook_name].float().flatten(0, -2))
+    return torch.cat(out)
+
+
+def cached_activations(
+    model: HookedTransformer,
+    hook_name: str,
+    split: str,
+    n_tokens: int,
+    context_size: int = 128,
+    cache_dir: Path | None = None,
+) -> torch.Tensor:
+    """Activations for ``split``, read from ``cache_dir`` if a matching file exists."""
+    name = f"{model.cfg.model_name}_{hook_name}_{split}_{n_tokens}_{context_size}.pt"
+    path = cache_dir / name if cache_dir is not None else None
+    if path is not None and path.exists():
+        return torch.load(path)
+    tokens = token_windows(model, read_texts(split), context_size, n_tokens)
+    acts = collect_activations(model, tokens, hook_name)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save(acts, tmp)
+        tmp.replace(path)
+    return acts
+
+
+def shuffled_batches(
+    acts: torch.Tensor, batch_size: int, seed: int = 0
+) -> Iterator[torch.Tensor]:
+    """An endless stream of shuffled batches (a SAELens ``DataProvider``)."""
+    generator = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(acts.shape[0], generator=generator)
+        for start in range(0, acts.shape[0] - batch_size + 1, batch_size):
+            yield acts[order[start : start + batch_size]]

@@ -1,0 +1,80 @@
+"""Train any SAELens training SAE on cached activations with SAELens's ``SAETrainer``."""
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from sae_lens.config import SAETrainerConfig
+from sae_lens.saes.sae import TrainingSAE, TrainingSAEConfig
+from sae_lens.training.sae_trainer import SAETrainer
+
+from sae_lens_signaware.bench.activations import shuffled_batches
+
+
+@dataclass
+class TrainSettings:
+    n_steps: int = 2000
+    batch_size: int = 1024
+    lr: float = 3e-4
+    dead_feature_window: int = 500
+    seed: int = 0
+    lr_warm_up_steps: int = 0
+    lr_decay_steps: int = 0
+
+
+def train_on_cached(
+    sae_cfg: TrainingSAEConfig, acts: torch.Tensor, settings: TrainSettings
+) -> tuple[TrainingSAE[Any], float]:
+    """Train from scratch; return the SAE (normalisation folded in) and seconds taken."""
+    torch.manual_seed(settings.seed)
+    sae = TrainingSAE.from_dict(sae_cfg.to_dict())
+    trainer_cfg = SAETrainerConfig(
+        total_training_samples=settings.n_steps * settings.batch_size,
+        train_batch_size_samples=settings.batch_size,
+        lr=settings.lr,
+        lr_end=settings.lr / 10,
+        lr_warm_up_steps=settings.lr_warm_up_steps,
+        lr_decay_steps=settings.lr_decay_steps,
+        dead_feature_window=settings.dead_feature_window,
+        feature_sampling_window=settings.n_steps + 1,
+        n_batches_for_norm_estimate=20,
+    )
+    trainer = SAETrainer(
+        cfg=trainer_cfg,
+        sae=sae,
+        data_provider=shuffled_batches(acts, settings.batch_size, settings.seed),
+    )
+    start = time.perf_counter()
+    trained = trainer.fit()
+    return trained, time.perf_counter() - start
+
+
+@torch.no_grad()
+def reconstruction_metrics(
+    sae: TrainingSAE[Any], acts: torch.Tensor, batch_size: int = 8192
+) -> dict[str, float]:
+    """L0, explained variance, dead fraction and sign census on held-out activations."""
+    sae.eval()
+    sq_err = 0.0
+    fired_pos = torch.zeros(sae.cfg.d_sae)
+    fired_neg = torch.zeros(sae.cfg.d_sae)
+    l0 = 0.0
+    for start in range(0, acts.shape[0], batch_size):
+        x = acts[start : start + batch_size]
+        f = sae.encode(x)
+        sq_err += (sae.decode(f) - x).pow(2).sum().item()
+        fired_pos += (f > 0).sum(0).float()
+        fired_neg += (f < 0).sum(0).float()
+        l0 += (f != 0).sum().item()
+    total_var = (acts - acts.mean(0)).pow(2).sum().item()
+    n = acts.shape[0]
+    alive = (fired_pos + fired_neg) > 0
+    bipolar = (fired_pos > 0) & (fired_neg > 0)
+    return {
+        "l0": l0 / n,
+        "explained_variance": 1 - sq_err / total_var,
+        "dead_fraction": 1 - alive.float().mean().item(),
+        "bipolar_share_of_live": (bipolar.sum() / alive.sum().clamp(min=1)).item(),
+        "negative_share_of_firing": (fired_neg.sum() / (fired_pos + fired_neg).sum().clamp(min=1)).item(),
+    }

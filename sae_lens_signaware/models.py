@@ -1,0 +1,51 @@
+"""Load a local Hugging Face causal LM as a TransformerLens ``HookedSAETransformer``.
+
+TransformerLens only accepts its list of official model names. For any other
+Llama-style checkpoint in the hub cache we build the ``HookedTransformerConfig``
+from the local ``config.json`` with TransformerLens's own
+``convert_hf_model_config`` and its weight conversion, with no processing
+(like ``from_pretrained_no_processing``), so hook names are TransformerLens's
+(``blocks.1.hook_mlp_out``).
+"""
+
+from pathlib import Path
+
+import torch
+from huggingface_hub import snapshot_download
+from sae_lens import HookedSAETransformer
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading_from_pretrained import (
+    convert_hf_model_config,
+    get_pretrained_state_dict,
+)
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+
+def load_hooked_model(
+    model_name: str, device: str = "cpu", dtype: torch.dtype = torch.float32
+) -> HookedSAETransformer:
+    """A ``HookedSAETransformer`` of ``model_name`` from the local hub cache, in ``dtype``."""
+    local = Path(snapshot_download(model_name, allow_patterns=["*.json"]))
+    cfg_dict = convert_hf_model_config(str(local))
+    cfg_dict.update(
+        model_name=model_name.split("/")[-1],
+        original_architecture=cfg_dict.get("original_architecture"),
+        device=device,
+        dtype=dtype,
+        n_devices=1,
+        default_prepend_bos=True,
+    )
+    cfg = HookedTransformerConfig(**cfg_dict)
+    hf_model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype)
+    tokenizer = AutoTokenizer.from_pretrained(model_name)
+    state_dict = get_pretrained_state_dict(str(local), cfg, hf_model, dtype=dtype)
+    model = HookedSAETransformer(cfg, tokenizer=tokenizer, move_to_device=False)
+    model.load_and_process_state_dict(
+        state_dict,
+        fold_ln=False,
+        center_writing_weights=False,
+        center_unembed=False,
+        fold_value_biases=False,
+        refactor_factored_attn_matrices=False,
+    )
+    return model.to(device).eval()

@@ -1,0 +1,381 @@
+"""Sign-Aware Gated SAE (SA-GSAE, arXiv 2605.28149) for SAELens.
+
+One latent fires with either sign along one decoder direction. With
+``x~ = x - b_dec`` (when ``apply_b_dec_to_input``)::
+
+    pi_gate = x~ @ W_enc + b_gate                      signed gate pre-activation
+    pi_mag  = x~ @ (W_enc * exp(r_mag)) + b_mag        signed magnitude (shares W_enc)
+    f       = H(pi_gate - theta_pos) relu(pi_mag) - H(-pi_gate - theta_neg) relu(-pi_mag)
+    x_hat   = f @ W_dec + b_dec
+
+With ``two_sided=False`` the negative side is switched off and, at zero
+thresholds, the model is SAELens's Gated SAE. Training losses live in
+``SignAwareGatedTrainingSAE``; the scheme and the experiments that chose its
+defaults are in ``docs/architecture.md``.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from numpy.typing import NDArray
+from sae_lens.saes.sae import (
+    SAE,
+    SAEConfig,
+    TrainCoefficientConfig,
+    TrainingSAE,
+    TrainStepInput,
+    TrainStepOutput,
+)
+from torch import nn
+from typing_extensions import override
+
+from sae_lens_signaware.saes.bi_jump_relu import (
+    bi_jump_relu,
+    one_sided_gate,
+    soft_two_sided_gate,
+    two_sided_gates,
+)
+from sae_lens_signaware.saes.config import (
+    ARCHITECTURE,
+    SignAwareGatedSAEConfig,
+    SignAwareGatedTrainingSAEConfig,
+)
+from sae_lens_signaware.saes.state_dict import (
+    split_tied_threshold,
+    validate_state_dict,
+)
+
+__all__ = [
+    "ARCHITECTURE",
+    "SignAwareGatedSAE",
+    "SignAwareGatedSAEConfig",
+    "SignAwareGatedTrainingSAE",
+    "SignAwareGatedTrainingSAEConfig",
+]
+
+
+class _SignAwareGatedMixin:
+    """Encoder pieces shared by the inference and the training class."""
+
+    cfg: SignAwareGatedSAEConfig | SignAwareGatedTrainingSAEConfig
+    W_enc: nn.Parameter
+    W_dec: nn.Parameter
+    b_dec: nn.Parameter
+    b_gate: nn.Parameter
+    b_mag: nn.Parameter
+    r_mag: nn.Parameter
+    dtype: torch.dtype
+    device: torch.device
+
+    def _init_gate_params(self, threshold: float, tied: bool) -> None:
+        d_sae, dtype, device = self.cfg.d_sae, self.dtype, self.device
+        zeros = lambda: torch.zeros(d_sae, dtype=dtype, device=device)  # noqa: E731
+        self.b_gate = nn.Parameter(zeros())
+        self.b_mag = nn.Parameter(zeros())
+        self.r_mag = nn.Parameter(zeros())
+        if tied:
+            self.threshold = nn.Parameter(zeros() + threshold)
+        else:
+            self.threshold_pos = nn.Parameter(zeros() + threshold)
+            self.threshold_neg = nn.Parameter(zeros() + threshold)
+
+    def thresholds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(theta_pos, theta_neg)``; the same tensor twice when tied."""
+        if "threshold" in self._parameters:  # type: ignore[attr-defined]
+            return self.threshold, self.threshold  # type: ignore[attr-defined]
+        return self.threshold_pos, self.threshold_neg  # type: ignore[attr-defined]
+
+    def gate_and_magnitude(
+        self, sae_in: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(pi_gate, pi_mag)`` from the centred input (Gated SAE's exact ops)."""
+        pi_gate = sae_in @ self.W_enc + self.b_gate
+        pi_mag = sae_in @ (self.W_enc * self.r_mag.exp()) + self.b_mag
+        return pi_gate, pi_mag
+
+    def gates(
+        self, pi_gate: torch.Tensor, bandwidth: float, ste_to_input: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(g_pos, g_neg)``; ``g_neg`` is None for a one-sided gate."""
+        theta_pos, theta_neg = self.thresholds()
+        theta_pos = theta_pos.to(pi_gate.dtype)
+        if not self.cfg.two_sided:
+            return one_sided_gate(pi_gate, theta_pos, bandwidth, ste_to_input), None
+        theta_neg = theta_neg.to(pi_gate.dtype)
+        return two_sided_gates(pi_gate, theta_pos, theta_neg, bandwidth, ste_to_input)
+
+    def combine(
+        self, g_pos: torch.Tensor, g_neg: torch.Tensor | None, pi_mag: torch.Tensor
+    ) -> torch.Tensor:
+        """Bi-Jump-ReLU, or the Gated SAE's ``g * relu(pi_mag)`` when one-sided."""
+        if g_neg is None:
+            return g_pos * torch.relu(pi_mag)
+        return bi_jump_relu(g_pos, g_neg, pi_mag)
+
+    @torch.no_grad()
+    def _scale_gate_params(self, scale: torch.Tensor) -> None:
+        """Rescale what lives in pre-activation units (after W_enc columns are scaled)."""
+        self.b_gate.data.mul_(scale)
+        self.b_mag.data.mul_(scale)
+        theta_pos, theta_neg = self.thresholds()
+        theta_pos.data.mul_(scale)
+        if theta_neg is not theta_pos:
+            theta_neg.data.mul_(scale)
+
+    @torch.no_grad()
+    def _shift_gate_biases_for_whitening(self, mean: torch.Tensor) -> None:
+        if not self.cfg.apply_b_dec_to_input:
+            shift = mean.to(self.W_enc) @ self.W_enc
+            self.b_gate.data.sub_(shift)
+            self.b_mag.data.sub_(shift * self.r_mag.exp())
+
+
+class SignAwareGatedSAE(_SignAwareGatedMixin, SAE[SignAwareGatedSAEConfig]):
+    """Inference SA-GSAE: signed latents from a two-sided gate and a magnitude path."""
+
+    b_gate: nn.Parameter
+    b_mag: nn.Parameter
+    r_mag: nn.Parameter
+    threshold_pos: nn.Parameter
+    threshold_neg: nn.Parameter
+
+    def __init__(self, cfg: SignAwareGatedSAEConfig, use_error_term: bool = False):
+        super().__init__(cfg, use_error_term)
+        self.b_enc = None
+
+    @override
+    def initialize_weights(self) -> None:
+        super().initialize_weights()
+        self._init_gate_params(threshold=0.0, tied=False)
+
+    @override
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        sae_in = self.process_sae_in(x)
+        pi_gate, pi_mag = self.gate_and_magnitude(sae_in)
+        pi_mag = self.hook_sae_acts_pre(pi_mag)
+        g_pos, g_neg = self.gates(pi_gate, bandwidth=1.0)
+        return self.hook_sae_acts_post(self.combine(g_pos, g_neg, pi_mag))
+
+    @override
+    def decode(self, feature_acts: torch.Tensor) -> torch.Tensor:
+        sae_out_pre = feature_acts @ self.W_dec + self.b_dec
+        sae_out_pre = self.hook_sae_recons(sae_out_pre)
+        sae_out_pre = self.run_time_activation_norm_fn_out(sae_out_pre)
+        return self.reshape_fn_out(sae_out_pre, self.d_head)
+
+    @override
+    @torch.no_grad()
+    def fold_W_dec_norm(self) -> None:
+        self._scale_gate_params(self.fold_and_get_W_dec_norm())
+
+    @override
+    @torch.no_grad()
+    def fold_activation_whitening(
+        self,
+        mean: torch.Tensor,
+        whitening_matrix: torch.Tensor,
+        unwhitening_matrix: torch.Tensor,
+    ) -> None:
+        super().fold_activation_whitening(mean, whitening_matrix, unwhitening_matrix)
+        self._shift_gate_biases_for_whitening(mean)
+
+    @override
+    def process_state_dict_for_loading(self, state_dict: dict[str, Any]) -> None:
+        split_tied_threshold(state_dict)
+        validate_state_dict(state_dict, self.cfg, tied=False)
+
+
+class SignAwareGatedTrainingSAE(
+    _SignAwareGatedMixin, TrainingSAE[SignAwareGatedTrainingSAEConfig]
+):
+    """Training SA-GSAE: reconstruction + sparsity + auxiliary soft-gate reconstruction.
+
+    ``L = ||x - x_hat||^2 + sparsity + aux_coefficient ||x - (s @ W_dec + b_dec)||^2``
+    with ``sparsity = l1_coefficient * sum_i ||W_dec[i]|| |s_i|`` (``"l1"``) or
+    ``l0_coefficient * sum_i (g_pos + g_neg)`` (``"l0"``). The thresholds get
+    straight-through gradients from every term that multiplies a gate.
+    """
+
+    b_gate: nn.Parameter
+    b_mag: nn.Parameter
+    r_mag: nn.Parameter
+
+    def __init__(
+        self, cfg: SignAwareGatedTrainingSAEConfig, use_error_term: bool = False
+    ):
+        if use_error_term:
+            raise ValueError(
+                "SignAwareGatedTrainingSAE does not support `use_error_term`."
+            )
+        super().__init__(cfg, use_error_term)
+        self.b_enc = None
+        self.n_threshold_resets = 0
+        self._pi_gate: torch.Tensor | None = None
+
+    @override
+    def initialize_weights(self) -> None:
+        super().initialize_weights()
+        self._init_gate_params(self.cfg.threshold_init, tied=self.cfg.tie_thresholds)
+        if self.cfg.unit_norm_encoder:
+            self._project_encoder()
+
+    @override
+    def encode_with_hidden_pre(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        sae_in = self.process_sae_in(x)
+        pi_gate, pi_mag = self.gate_and_magnitude(sae_in)
+        pi_mag = self.hook_sae_acts_pre(pi_mag)
+        g_pos, g_neg = self.gates(pi_gate, self.cfg.bandwidth, self.cfg.ste_to_input)
+        if self.training:
+            self._pi_gate = pi_gate
+        return self.hook_sae_acts_post(self.combine(g_pos, g_neg, pi_mag)), pi_mag
+
+    @override
+    def training_forward_pass(self, step_input: TrainStepInput) -> TrainStepOutput:
+        with torch.no_grad():
+            for theta in set(self.thresholds()):
+                theta.data.clamp_(min=0.0)
+            if self.cfg.unit_norm_encoder:
+                self._project_encoder()
+            if step_input.n_training_steps == 0 and self.cfg.threshold_init_l0:
+                self.init_thresholds_from_data(step_input.sae_in)
+            n_reset = self._reset_dead_thresholds(step_input.dead_neuron_mask)
+        output = super().training_forward_pass(step_input)
+        self._pi_gate = None
+        acts = output.feature_acts.detach()
+        output.metrics["l0_positive"] = lambda: (acts > 0).float().sum(-1).mean()
+        output.metrics["l0_negative"] = lambda: (acts < 0).float().sum(-1).mean()
+        output.metrics["threshold_resets"] = n_reset
+        output.metrics["threshold_mean"] = lambda: self.thresholds()[0].mean()
+        return output
+
+    @override
+    def calculate_aux_loss(
+        self,
+        step_input: TrainStepInput,
+        feature_acts: torch.Tensor,
+        hidden_pre: torch.Tensor,
+        sae_out: torch.Tensor,
+    ) -> dict[str, torch.Tensor]:
+        pi_gate = self._pi_gate
+        if pi_gate is None:  # called outside training_forward_pass
+            sae_in_centred = self.process_sae_in(step_input.sae_in)
+            pi_gate = self.gate_and_magnitude(sae_in_centred)[0]
+        theta_pos, theta_neg = (t.to(pi_gate.dtype) for t in self.thresholds())
+        if self.cfg.two_sided:
+            soft = soft_two_sided_gate(pi_gate, theta_pos, theta_neg)
+        else:
+            soft = torch.relu(pi_gate - theta_pos)
+
+        if self.cfg.sparsity == "l1":
+            penalty = (soft.abs() * self.W_dec.norm(dim=1)).sum(dim=-1)
+        else:
+            g_pos, g_neg = self.gates(
+                pi_gate, self.cfg.bandwidth, self.cfg.ste_to_input
+            )
+            penalty = (g_pos if g_neg is None else g_pos + g_neg).sum(dim=-1)
+        sparsity_loss = step_input.coefficients[self.cfg.sparsity] * penalty.mean()
+
+        W_dec, b_dec = self.W_dec, self.b_dec
+        if self.cfg.aux_detach_decoder:
+            W_dec, b_dec = W_dec.detach(), b_dec.detach()
+        via_gate = soft @ W_dec + b_dec
+        aux = (via_gate - step_input.sae_in).pow(2).sum(dim=-1).mean()
+        return {
+            f"{self.cfg.sparsity}_loss": sparsity_loss,
+            "auxiliary_reconstruction_loss": self.cfg.aux_coefficient * aux,
+        }
+
+    @override
+    def get_coefficients(self) -> dict[str, float | TrainCoefficientConfig]:
+        value = (
+            self.cfg.l1_coefficient
+            if self.cfg.sparsity == "l1"
+            else self.cfg.l0_coefficient
+        )
+        return {
+            self.cfg.sparsity: TrainCoefficientConfig(
+                value=value, warm_up_steps=self.cfg.sparsity_warm_up_steps
+            )
+        }
+
+    @torch.no_grad()
+    def init_thresholds_from_data(self, sae_in: torch.Tensor) -> None:
+        """Set each latent's thresholds so it fires on ``threshold_init_l0 / d_sae``
+        of the batch: a quantile of ``|pi_gate|`` (tied), of ``+-pi_gate`` (untied,
+        half the rate each side) or of ``pi_gate`` (one-sided)."""
+        assert self.cfg.threshold_init_l0 is not None
+        rate = min(self.cfg.threshold_init_l0 / self.cfg.d_sae, 1.0)
+        pi_gate = self.gate_and_magnitude(self.process_sae_in(sae_in))[0].float()
+        theta_pos, theta_neg = self.thresholds()
+
+        def quantile(values: torch.Tensor, firing_rate: float) -> torch.Tensor:
+            q = torch.quantile(values, 1.0 - firing_rate, dim=0).clamp(min=0.0)
+            return q.to(theta_pos.dtype)
+
+        if not self.cfg.two_sided:
+            theta_pos.data.copy_(quantile(pi_gate, rate))
+        elif theta_pos is theta_neg:
+            theta_pos.data.copy_(quantile(pi_gate.abs(), rate))
+        else:
+            theta_pos.data.copy_(quantile(pi_gate, rate / 2))
+            theta_neg.data.copy_(quantile(-pi_gate, rate / 2))
+
+    @torch.no_grad()
+    def _reset_dead_thresholds(self, dead_neuron_mask: torch.Tensor | None) -> int:
+        """Set the thresholds of dead latents above ``threshold_init`` back to it."""
+        if not self.cfg.reset_dead_thresholds or dead_neuron_mask is None:
+            return 0
+        init = self.cfg.threshold_init
+        to_reset = torch.zeros_like(dead_neuron_mask)
+        for theta in set(self.thresholds()):
+            to_reset |= dead_neuron_mask & (theta > init)
+        n_reset = int(to_reset.sum())
+        if n_reset:
+            for theta in set(self.thresholds()):
+                theta.data[to_reset] = init
+            self.n_threshold_resets += n_reset
+        return n_reset
+
+    @torch.no_grad()
+    def _project_encoder(self) -> None:
+        self.W_enc.data.div_(self.W_enc.data.norm(dim=0, keepdim=True).clamp(min=1e-8))
+
+    @override
+    @torch.no_grad()
+    def fold_W_dec_norm(self) -> None:
+        self._scale_gate_params(self.fold_and_get_W_dec_norm())
+
+    @override
+    @torch.no_grad()
+    def fold_activation_whitening(
+        self,
+        mean: torch.Tensor,
+        whitening_matrix: torch.Tensor,
+        unwhitening_matrix: torch.Tensor,
+    ) -> None:
+        super().fold_activation_whitening(mean, whitening_matrix, unwhitening_matrix)
+        self._shift_gate_biases_for_whitening(mean)
+
+    @override
+    def process_state_dict_for_saving_inference(
+        self, state_dict: dict[str, Any]
+    ) -> None:
+        split_tied_threshold(state_dict)
+
+    @override
+    def process_state_dict_for_loading(self, state_dict: dict[str, Any]) -> None:
+        validate_state_dict(state_dict, self.cfg, tied=self.cfg.tie_thresholds)
+
+    @torch.no_grad()
+    def log_histograms(self) -> dict[str, NDArray[Any]]:
+        theta_pos, theta_neg = self.thresholds()
+        return {
+            **super().log_histograms(),
+            "weights/b_gate": self.b_gate.detach().float().cpu().numpy(),
+            "weights/b_mag": self.b_mag.detach().float().cpu().numpy(),
+            "weights/threshold_pos": theta_pos.detach().float().cpu().numpy(),
+            "weights/threshold_neg": theta_neg.detach().float().cpu().numpy(),
+        }

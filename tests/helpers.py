@@ -1,0 +1,55 @@
+"""Builders shared by the tests."""
+
+from typing import Any
+
+import torch
+from sae_lens.saes.sae import TrainStepInput
+
+from sae_lens_signaware import (
+    SignAwareGatedSAE,
+    SignAwareGatedSAEConfig,
+    SignAwareGatedTrainingSAE,
+    SignAwareGatedTrainingSAEConfig,
+)
+
+
+def training_cfg(**kwargs: Any) -> SignAwareGatedTrainingSAEConfig:
+    kwargs.setdefault("d_in", 8)
+    kwargs.setdefault("d_sae", 16)
+    return SignAwareGatedTrainingSAEConfig(**kwargs)
+
+
+def randomize(sae: torch.nn.Module, scale: float = 0.5) -> None:
+    """Give every parameter random values (thresholds stay >= 0)."""
+    with torch.no_grad():
+        for name, param in sae.named_parameters():
+            values = torch.randn_like(param) * scale
+            param.copy_(values.abs() if "threshold" in name else values)
+
+
+def trained_like_sae(two_sided: bool = True, d_in: int = 8, d_sae: int = 16) -> SignAwareGatedSAE:
+    sae = SignAwareGatedSAE(SignAwareGatedSAEConfig(d_in=d_in, d_sae=d_sae, two_sided=two_sided))
+    randomize(sae)
+    return sae
+
+
+def step_input(x: torch.Tensor, coefficient: float, mode: str = "l0", step: int = 1) -> TrainStepInput:
+    return TrainStepInput(
+        sae_in=x,
+        coefficients={mode: coefficient},
+        dead_neuron_mask=None,
+        n_training_steps=step,
+        is_logging_step=False,
+    )
+
+
+def copy_into_training(
+    sae: SignAwareGatedSAE, cfg: SignAwareGatedTrainingSAEConfig
+) -> SignAwareGatedTrainingSAE:
+    training = SignAwareGatedTrainingSAE(cfg)
+    state = {k: v.clone() for k, v in sae.state_dict().items()}
+    if cfg.tie_thresholds:
+        state["threshold"] = state.pop("threshold_pos")
+        del state["threshold_neg"]
+    training.load_state_dict(state)
+    return training

@@ -1,0 +1,174 @@
+import importlib
+
+import pytest
+import torch
+from sae_lens import SAE, GatedSAE, GatedSAEConfig, GatedTrainingSAE, GatedTrainingSAEConfig
+from sae_lens.registry import get_sae_class, get_sae_training_class
+
+import sae_lens_signaware
+from sae_lens_signaware import (
+    SignAwareGatedSAE,
+    SignAwareGatedSAEConfig,
+    SignAwareGatedTrainingSAE,
+)
+from tests.helpers import copy_into_training, randomize, step_input, trained_like_sae, training_cfg
+
+
+def test_import_registers_and_reload_is_harmless() -> None:
+    assert get_sae_class("sign_aware_gated")[0].__name__ == "SignAwareGatedSAE"
+    assert get_sae_training_class("sign_aware_gated")[0].__name__ == "SignAwareGatedTrainingSAE"
+    importlib.import_module("sae_lens_signaware")
+    reloaded = importlib.reload(sae_lens_signaware)
+    reloaded.register()
+    assert get_sae_class("sign_aware_gated")[0].__name__ == "SignAwareGatedSAE"
+
+
+def test_latents_fire_with_both_signs() -> None:
+    sae = trained_like_sae()
+    f = sae.encode(torch.randn(512, 8) * 3)
+    assert (f > 0).any() and (f < 0).any()
+
+
+def test_one_sided_equals_sael_gated_sae_from_same_weights() -> None:
+    gated = GatedSAE(GatedSAEConfig(d_in=8, d_sae=16))
+    randomize(gated)
+    ours = SignAwareGatedSAE(SignAwareGatedSAEConfig(d_in=8, d_sae=16, two_sided=False))
+    state = gated.state_dict()
+    ours.load_state_dict({**state, "threshold_pos": torch.zeros(16), "threshold_neg": torch.zeros(16)})
+    x = torch.randn(64, 8) * 2
+    assert torch.equal(ours.encode(x), gated.encode(x))
+    assert torch.equal(ours(x), gated(x))
+
+
+def test_one_sided_training_losses_and_gradients_equal_gated() -> None:
+    gated = GatedTrainingSAE(GatedTrainingSAEConfig(d_in=8, d_sae=16))
+    randomize(gated)
+    ours = SignAwareGatedTrainingSAE(
+        training_cfg(
+            two_sided=False, sparsity="l1", threshold_init=0.0, aux_detach_decoder=False,
+            unit_norm_encoder=False, reset_dead_thresholds=False, tie_thresholds=True,
+        )
+    )
+    ours.load_state_dict({**gated.state_dict(), "threshold": torch.zeros(16)})
+    x = torch.randn(64, 8) * 2
+    out_g = gated.training_forward_pass(step_input(x, 0.7, "l1"))
+    out_o = ours.training_forward_pass(step_input(x, 0.7, "l1"))
+    assert torch.equal(out_o.feature_acts, out_g.feature_acts)
+    assert torch.equal(out_o.sae_out, out_g.sae_out)
+    for name, value in out_g.losses.items():
+        torch.testing.assert_close(out_o.losses[name], value, rtol=0, atol=1e-6)
+    out_g.loss.backward()
+    out_o.loss.backward()
+    for name, param in gated.named_parameters():
+        torch.testing.assert_close(dict(ours.named_parameters())[name].grad, param.grad)
+
+
+def test_tied_equals_untied_when_thresholds_equal() -> None:
+    sae = trained_like_sae()
+    sae.threshold_neg.data.copy_(sae.threshold_pos.data)
+    x = torch.randn(64, 8) * 2
+    tied = copy_into_training(sae, training_cfg(tie_thresholds=True, unit_norm_encoder=False))
+    untied = copy_into_training(sae, training_cfg(tie_thresholds=False, unit_norm_encoder=False))
+    for mode in ("l0", "l1"):
+        tied.cfg.sparsity = untied.cfg.sparsity = mode
+        a = tied.training_forward_pass(step_input(x, 0.3, mode))
+        b = untied.training_forward_pass(step_input(x, 0.3, mode))
+        assert torch.equal(a.feature_acts, b.feature_acts)
+        torch.testing.assert_close(a.loss, b.loss)
+        a.loss.backward()
+        b.loss.backward()
+        assert tied.threshold.grad is not None
+        torch.testing.assert_close(
+            tied.threshold.grad, untied.threshold_pos.grad + untied.threshold_neg.grad
+        )
+        tied.zero_grad()
+        untied.zero_grad()
+
+
+@pytest.mark.parametrize("two_sided", [True, False])
+def test_inference_equals_training_in_eval_mode(two_sided: bool) -> None:
+    sae = trained_like_sae(two_sided=two_sided)
+    training = copy_into_training(
+        sae, training_cfg(two_sided=two_sided, tie_thresholds=False)
+    ).eval()
+    x = torch.randn(64, 8) * 2
+    assert torch.equal(training.encode(x), sae.encode(x))
+    assert torch.equal(training(x), sae(x))
+
+
+def test_fold_W_dec_norm_leaves_outputs_unchanged() -> None:
+    sae = trained_like_sae()
+    with torch.no_grad():
+        sae.W_dec.mul_(torch.rand(16, 1) * 3 + 0.1)
+    x = torch.randn(64, 8) * 2
+    before_f, before_out = sae.encode(x), sae(x)
+    sae.fold_W_dec_norm()
+    torch.testing.assert_close(sae.W_dec.norm(dim=1), torch.ones(16))
+    torch.testing.assert_close(sae(x), before_out)
+    # activations are rescaled by the decoder norms, their support and sign are not
+    assert torch.equal(torch.sign(sae.encode(x)), torch.sign(before_f))
+
+
+def test_training_fold_W_dec_norm_and_activation_scale_keep_outputs() -> None:
+    training = SignAwareGatedTrainingSAE(training_cfg(tie_thresholds=True))
+    randomize(training)
+    training.eval()
+    x = torch.randn(64, 8) * 2
+    before = training(x)
+    training.fold_W_dec_norm()
+    torch.testing.assert_close(training(x), before)
+    scaled = training(x * 4.0) / 4.0
+    training.fold_activation_norm_scaling_factor(4.0)
+    torch.testing.assert_close(training(x), scaled)
+
+
+def test_save_and_load_give_identical_outputs(tmp_path) -> None:
+    training = SignAwareGatedTrainingSAE(training_cfg(tie_thresholds=True))
+    randomize(training)
+    training.eval()
+    x = torch.randn(64, 8) * 2
+    training.save_inference_model(tmp_path / "inference")
+    training.save_model(tmp_path / "checkpoint")
+    for folder in ("inference", "checkpoint"):
+        loaded = SAE.load_from_disk(tmp_path / folder)
+        assert isinstance(loaded, SignAwareGatedSAE)
+        assert torch.equal(loaded(x), training(x))
+        assert torch.equal(loaded.encode(x), training.encode(x))
+    resumed = SignAwareGatedTrainingSAE(training_cfg(tie_thresholds=True))
+    resumed.load_weights_from_checkpoint(tmp_path / "checkpoint")
+    assert torch.equal(resumed.eval()(x), training(x))
+
+
+def test_data_init_gives_requested_l0() -> None:
+    x = torch.randn(4096, 8)
+    for tied, two_sided in ((True, True), (False, True), (True, False)):
+        sae = SignAwareGatedTrainingSAE(
+            training_cfg(d_sae=64, threshold_init_l0=8, tie_thresholds=tied, two_sided=two_sided)
+        )
+        sae.training_forward_pass(step_input(x, 0.0, step=0))
+        l0 = (sae.eval().encode(x) != 0).float().sum(-1).mean().item()
+        # only the gate is set; a latent also needs the magnitude's sign to agree
+        assert 2.0 <= l0 <= 8.5, (tied, two_sided, l0)
+
+
+def test_dead_latents_get_thresholds_reset() -> None:
+    sae = SignAwareGatedTrainingSAE(training_cfg(threshold_init=0.25))
+    with torch.no_grad():
+        sae.threshold.fill_(5.0)
+    dead = torch.zeros(16, dtype=torch.bool)
+    dead[:3] = True
+    inp = step_input(torch.randn(32, 8), 0.1)
+    inp.dead_neuron_mask = dead
+    out = sae.training_forward_pass(inp)
+    assert out.metrics["threshold_resets"] == 3
+    assert sae.n_threshold_resets == 3
+    assert sae.threshold[:3].tolist() == [0.25] * 3
+    assert torch.all(sae.threshold[3:] == 5.0)
+
+
+def test_unit_norm_encoder_is_kept_during_training() -> None:
+    sae = SignAwareGatedTrainingSAE(training_cfg())
+    with torch.no_grad():
+        sae.W_enc.mul_(7.0)
+    sae.training_forward_pass(step_input(torch.randn(32, 8), 0.1))
+    torch.testing.assert_close(sae.W_enc.norm(dim=0), torch.ones(16))
