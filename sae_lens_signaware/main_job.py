@@ -1,0 +1,215 @@
+"""The main job: train an SA-GSAE on the real model, evaluate it on held-out text, save it.
+
+Trains on ``blocks.1.hook_mlp_out`` of ``raincandy-u/TinyStories-656K`` with
+SAELens's ``LanguageModelSAETrainingRunner`` (TinyStories ``train.jsonl``), then
+evaluates the saved SAE, loaded back with ``SAE.load_from_disk``, on
+``validation.jsonl``: SAELens's ``run_evals`` and our sign census. The SAE (in
+SAELens format) and ``metrics.json`` go to ``--output``.
+"""
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from sae_lens import SAE, LanguageModelSAERunnerConfig, LoggingConfig
+
+from sae_lens_signaware.assets import (
+    DEFAULT_HOOK,
+    DEFAULT_MODEL,
+    tinystories_dir,
+    use_offline_hub,
+)
+from sae_lens_signaware.checks import HookShapeError
+from sae_lens_signaware.evaluation import evaluate
+from sae_lens_signaware.models import load_hooked_model
+from sae_lens_signaware.saes import SignAwareGatedTrainingSAEConfig
+from sae_lens_signaware.train import run_training
+
+METRICS_FILENAME = "metrics.json"
+
+
+def main_job_config(
+    tokens: int = 500_000,
+    lr: float = 3e-4,
+    output: str | Path | None = "output/main_job",
+    seed: int = 42,
+    **sae_kwargs: Any,
+) -> LanguageModelSAERunnerConfig[SignAwareGatedTrainingSAEConfig]:
+    """The runner config of the main job; ``sae_kwargs`` override the SA-GSAE's
+    (d_in 128, d_sae 512, normalised inputs, else the config class's defaults)."""
+    sae_cfg = {
+        "d_in": 128,
+        "d_sae": 512,
+        "normalize_activations": "expected_average_only_in",
+        **sae_kwargs,
+    }
+    return LanguageModelSAERunnerConfig(
+        sae=SignAwareGatedTrainingSAEConfig(**sae_cfg),
+        model_name=DEFAULT_MODEL,
+        model_class_name="HookedTransformer",
+        hook_name=DEFAULT_HOOK,
+        dataset_path=str(tinystories_dir()),
+        dataset_trust_remote_code=False,
+        streaming=True,
+        is_dataset_tokenized=False,
+        context_size=128,
+        training_tokens=tokens,
+        train_batch_size_tokens=1024,
+        store_batch_size_prompts=16,
+        n_batches_in_buffer=32,
+        n_batches_for_norm_estimate=20,
+        lr=lr,
+        seed=seed,
+        logger=LoggingConfig(log_to_wandb=False),
+        checkpoint_path=None,
+        output_path=None if output is None else str(output),
+        verbose=False,
+    )
+
+
+def run_main_job(
+    tokens: int = 500_000,
+    lr: float = 3e-4,
+    output: str | Path = "output/main_job",
+    eval_batches: int = 20,
+    threads: int | None = 1,
+    **sae_kwargs: Any,
+) -> dict[str, Any]:
+    """Train, save, load back, evaluate; write and return the metrics."""
+    start = time.perf_counter()
+    if threads:
+        torch.set_num_threads(threads)
+    use_offline_hub()
+    model = load_hooked_model(DEFAULT_MODEL)
+    cfg = main_job_config(tokens=tokens, lr=lr, output=output, **sae_kwargs)
+    torch.manual_seed(cfg.seed)  # the runner leaves seeding to its caller
+    _, losses = run_training(cfg, override_model=model)
+    train_seconds = time.perf_counter() - start
+
+    sae = SAE.load_from_disk(output)
+    metrics: dict[str, Any] = evaluate(
+        sae, model, tinystories_dir(), "validation", n_batches=eval_batches
+    )
+    metrics.update(
+        training_tokens=tokens,
+        training_steps=len(losses),
+        loss_first=losses[0],
+        loss_last=sum(losses[-10:]) / len(losses[-10:]),
+        train_seconds=train_seconds,
+        wall_seconds=time.perf_counter() - start,
+    )
+    with open(Path(output) / METRICS_FILENAME, "w") as f:
+        json.dump(metrics, f, indent=2)
+    return metrics
+
+
+ROWS = (
+    ("training tokens", "training_tokens", "{:,.0f}"),
+    ("training steps", "training_steps", "{:,.0f}"),
+    ("loss, first step", "loss_first", "{:.4g}"),
+    ("loss, last 10 steps", "loss_last", "{:.4g}"),
+    ("eval tokens (census)", "census_tokens", "{:,.0f}"),
+    ("L0", "l0", "{:.2f}"),
+    ("  L0 positive", "l0_positive", "{:.2f}"),
+    ("  L0 negative", "l0_negative", "{:.2f}"),
+    ("explained variance", "explained_variance", "{:.4f}"),
+    ("CE loss recovered", "ce_loss_score", "{:.4f}"),
+    ("  CE clean / SAE / zero-abl.", None, None),
+    ("KL score", "kl_div_score", "{:.4f}"),
+    ("  KL with SAE (nats)", "kl_div_with_sae", "{:.4f}"),
+    ("dead latents", "dead_fraction", "{:.1%}"),
+    ("latents: positive only", "positive_only_fraction", "{:.1%}"),
+    ("latents: negative only", "negative_only_fraction", "{:.1%}"),
+    ("latents: both signs", "both_signs_fraction", "{:.1%}"),
+    ("train time (s)", "train_seconds", "{:.1f}"),
+    ("wall time after imports (s)", "wall_seconds", "{:.1f}"),
+)
+
+
+def format_table(metrics: dict[str, Any]) -> str:
+    """The metrics as a two-column text table."""
+    lines = []
+    for label, key, fmt in ROWS:
+        if key is None:
+            value = "{:.3f} / {:.3f} / {:.3f}".format(
+                metrics["ce_loss_without_sae"],
+                metrics["ce_loss_with_sae"],
+                metrics["ce_loss_with_ablation"],
+            )
+        else:
+            assert fmt is not None
+            value = fmt.format(metrics[key])
+        lines.append(f"| {label:<29} | {value:>24} |")
+    rule = f"|{'-' * 31}|{'-' * 26}|"
+    header = f"| {'metric (validation split)':<29} | {'value':>24} |"
+    return "\n".join([header, rule, *lines])
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tokens", type=int, default=500_000, help="training tokens")
+    parser.add_argument("--lr", type=float, default=3e-4, help="learning rate")
+    parser.add_argument("--output", default="output/main_job", help="output folder")
+    parser.add_argument(
+        "--eval-batches",
+        type=int,
+        default=20,
+        help="eval batches of 16 x 128 tokens, per run_evals pass",
+    )
+    parser.add_argument(
+        "--sae",
+        type=_field_value,
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a SignAwareGatedTrainingSAEConfig default (repeatable), "
+        "e.g. --sae l0_coefficient=2 --sae ste_to_input=false",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1 is fastest for this tiny model; 0 keeps torch's)",
+    )
+
+
+def _field_value(text: str) -> tuple[str, Any]:
+    """``FIELD=VALUE``, the value read as JSON where it parses (``0.5``, ``true``)."""
+    field, sep, raw = text.partition("=")
+    if not sep or not field:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        return field, json.loads(raw)
+    except json.JSONDecodeError:
+        return field, raw
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    try:
+        metrics = run_main_job(
+            tokens=args.tokens,
+            lr=args.lr,
+            output=args.output,
+            eval_batches=args.eval_batches,
+            threads=args.threads,
+            **dict(args.sae),
+        )
+    except HookShapeError as e:
+        sys.exit(f"error: {e}")
+    print(format_table(metrics))
+    print(f"saved the SAE and {METRICS_FILENAME} to {args.output}")
+    return metrics
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
