@@ -17,7 +17,9 @@ def main() -> None:
     parser.add_argument("--train-tokens", type=int, default=1_000_000)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--gated-l1", type=float, nargs="+", default=[5.0, 10.0, 20.0])
-    parser.add_argument("--out", type=Path, default=Path("docs/results/default_vs_gated.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path("docs/results/default_vs_gated.json")
+    )
     args = parser.parse_args()
     result = run(args.train_tokens, args.steps, tuple(args.gated_l1))
     table = format_table(result)

@@ -27,13 +27,19 @@ def randomize(sae: torch.nn.Module, scale: float = 0.5) -> None:
             param.copy_(values.abs() if "threshold" in name else values)
 
 
-def trained_like_sae(two_sided: bool = True, d_in: int = 8, d_sae: int = 16) -> SignAwareGatedSAE:
-    sae = SignAwareGatedSAE(SignAwareGatedSAEConfig(d_in=d_in, d_sae=d_sae, two_sided=two_sided))
+def trained_like_sae(
+    two_sided: bool = True, d_in: int = 8, d_sae: int = 16
+) -> SignAwareGatedSAE:
+    sae = SignAwareGatedSAE(
+        SignAwareGatedSAEConfig(d_in=d_in, d_sae=d_sae, two_sided=two_sided)
+    )
     randomize(sae)
     return sae
 
 
-def step_input(x: torch.Tensor, coefficient: float, mode: str = "l0", step: int = 1) -> TrainStepInput:
+def step_input(
+    x: torch.Tensor, coefficient: float, mode: str = "l0", step: int = 1
+) -> TrainStepInput:
     return TrainStepInput(
         sae_in=x,
         coefficients={mode: coefficient},
@@ -51,5 +57,6 @@ def copy_into_training(
     if cfg.tie_thresholds:
         state["threshold"] = state.pop("threshold_pos")
         del state["threshold_neg"]
+    state["l0_controller"] = torch.zeros(2)
     training.load_state_dict(state)
     return training

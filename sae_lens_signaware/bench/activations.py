@@ -30,7 +30,9 @@ def token_windows(
     n_windows = min(len(pieces), n_tokens) // context_size
     if n_windows == 0:
         raise ValueError(f"not enough text for one window of {context_size} tokens")
-    return torch.tensor(pieces[: n_windows * context_size]).view(n_windows, context_size)
+    return torch.tensor(pieces[: n_windows * context_size]).view(
+        n_windows, context_size
+    )
 
 
 @torch.no_grad()

@@ -1,12 +1,18 @@
 """Train any SAELens training SAE on cached activations with SAELens's ``SAETrainer``."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from sae_lens.config import SAETrainerConfig
-from sae_lens.saes.sae import TrainingSAE, TrainingSAEConfig
+from sae_lens.saes.sae import (
+    TrainingSAE,
+    TrainingSAEConfig,
+    TrainStepInput,
+    TrainStepOutput,
+)
 from sae_lens.training.sae_trainer import SAETrainer
 
 from sae_lens_signaware.bench.activations import shuffled_batches
@@ -24,9 +30,15 @@ class TrainSettings:
 
 
 def train_on_cached(
-    sae_cfg: TrainingSAEConfig, acts: torch.Tensor, settings: TrainSettings
+    sae_cfg: TrainingSAEConfig,
+    acts: torch.Tensor,
+    settings: TrainSettings,
+    on_step: Callable[[TrainStepOutput], None] | None = None,
 ) -> tuple[TrainingSAE[Any], float]:
-    """Train from scratch; return the SAE (normalisation folded in) and seconds taken."""
+    """Train from scratch; return the SAE (normalisation folded in) and seconds taken.
+
+    ``on_step`` sees each step's ``TrainStepOutput`` (training L0, losses, metrics).
+    """
     torch.manual_seed(settings.seed)
     sae = TrainingSAE.from_dict(sae_cfg.to_dict())
     trainer_cfg = SAETrainerConfig(
@@ -45,6 +57,15 @@ def train_on_cached(
         sae=sae,
         data_provider=shuffled_batches(acts, settings.batch_size, settings.seed),
     )
+    if on_step is not None:
+        forward = sae.training_forward_pass
+
+        def observed(step_input: TrainStepInput) -> TrainStepOutput:
+            output = forward(step_input)
+            on_step(output)
+            return output
+
+        sae.training_forward_pass = observed  # type: ignore[method-assign]
     start = time.perf_counter()
     trained = trainer.fit()
     return trained, time.perf_counter() - start
@@ -76,5 +97,7 @@ def reconstruction_metrics(
         "explained_variance": 1 - sq_err / total_var,
         "dead_fraction": 1 - alive.float().mean().item(),
         "bipolar_share_of_live": (bipolar.sum() / alive.sum().clamp(min=1)).item(),
-        "negative_share_of_firing": (fired_neg.sum() / (fired_pos + fired_neg).sum().clamp(min=1)).item(),
+        "negative_share_of_firing": (
+            fired_neg.sum() / (fired_pos + fired_neg).sum().clamp(min=1)
+        ).item(),
     }

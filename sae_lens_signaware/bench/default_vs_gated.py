@@ -11,6 +11,7 @@ import math
 import platform
 import time
 from dataclasses import asdict
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,11 @@ import torch
 from sae_lens import GatedTrainingSAEConfig
 
 from sae_lens_signaware.assets import DEFAULT_HOOK, DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.bench.activations import cached_activations, read_texts, token_windows
+from sae_lens_signaware.bench.activations import (
+    cached_activations,
+    read_texts,
+    token_windows,
+)
 from sae_lens_signaware.bench.cached_training import (
     TrainSettings,
     reconstruction_metrics,
@@ -31,7 +36,7 @@ from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 def interpolate_at_l0(points: list[tuple[float, float]], l0: float) -> float | None:
     """Value at ``l0`` from ``(l0, value)`` points, linear in log L0; None outside."""
     points = sorted(points)
-    for (l0_a, v_a), (l0_b, v_b) in zip(points, points[1:]):
+    for (l0_a, v_a), (l0_b, v_b) in pairwise(points):
         if l0_a <= l0 <= l0_b:
             if l0_b == l0_a:
                 return max(v_a, v_b)
@@ -53,8 +58,12 @@ def run(
 
     model = load_hooked_model(DEFAULT_MODEL)
     d_model = model.cfg.d_model
-    train = cached_activations(model, DEFAULT_HOOK, "train", n_train_tokens, cache_dir=cache_dir)
-    val = cached_activations(model, DEFAULT_HOOK, "validation", 100_000, cache_dir=cache_dir)
+    train = cached_activations(
+        model, DEFAULT_HOOK, "train", n_train_tokens, cache_dir=cache_dir
+    )
+    val = cached_activations(
+        model, DEFAULT_HOOK, "validation", 100_000, cache_dir=cache_dir
+    )
     ce_tokens = token_windows(model, read_texts("validation"), 128, 32_768)
     settings = TrainSettings(n_steps=n_steps, seed=seed)
     common = dict(d_in=d_model, normalize_activations="expected_average_only_in")
@@ -64,7 +73,10 @@ def run(
     runs: list[tuple[str, Any]] = [
         ("sign_aware_gated", SignAwareGatedTrainingSAEConfig(d_sae=h, **common))  # type: ignore[arg-type]
     ] + [
-        (f"gated l1={c:g}", GatedTrainingSAEConfig(d_sae=2 * h, l1_coefficient=c, **common))  # type: ignore[arg-type]
+        (
+            f"gated l1={c:g}",
+            GatedTrainingSAEConfig(d_sae=2 * h, l1_coefficient=c, **common),
+        )  # type: ignore[arg-type]
         for c in gated_l1
     ]
     for name, cfg in runs:
@@ -85,7 +97,9 @@ def run(
         "l0_ok": ours["l0"] <= d_model / 8,
         "sa_explained_variance": ours["explained_variance"],
         "gated_2x_explained_variance_at_sa_l0": gated_ev,
-        "gated_2x_ce_loss_recovered_at_sa_l0": interpolate_at_l0(gated_ce_points, ours["l0"]),
+        "gated_2x_ce_loss_recovered_at_sa_l0": interpolate_at_l0(
+            gated_ce_points, ours["l0"]
+        ),
         "ev_ok": gated_ev is not None and ours["explained_variance"] >= gated_ev,
         "bipolar_share_of_live": ours["bipolar_share_of_live"],
         "bipolar_ok": ours["bipolar_share_of_live"] >= 0.30,
@@ -106,9 +120,14 @@ def run(
 
 def format_table(result: dict[str, Any]) -> str:
     cols = [
-        ("run", "{}"), ("d_sae", "{}"), ("l0", "{:.1f}"), ("explained_variance", "{:.3f}"),
-        ("ce_loss_recovered", "{:.3f}"), ("dead_fraction", "{:.3f}"),
-        ("bipolar_share_of_live", "{:.2f}"), ("train_seconds", "{:.0f}"),
+        ("run", "{}"),
+        ("d_sae", "{}"),
+        ("l0", "{:.1f}"),
+        ("explained_variance", "{:.3f}"),
+        ("ce_loss_recovered", "{:.3f}"),
+        ("dead_fraction", "{:.3f}"),
+        ("bipolar_share_of_live", "{:.2f}"),
+        ("train_seconds", "{:.0f}"),
     ]
     lines = ["| " + " | ".join(c for c, _ in cols) + " |", "|" + "---|" * len(cols)]
     for row in result["rows"]:

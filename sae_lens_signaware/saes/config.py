@@ -10,6 +10,19 @@ from typing_extensions import override
 ARCHITECTURE = "sign_aware_gated"
 SPARSITY_MODES = ("l1", "l0")
 
+#: Options at their plain settings: the paper's losses with none of our training
+#: aids. With these and ``two_sided=False`` the model, its losses and their
+#: gradients are SAELens's Gated SAE's.
+PLAIN_SETTINGS: dict[str, object] = {
+    "sparsity": "l1",
+    "threshold_init": 0.0,
+    "threshold_init_l0": None,
+    "ste_to_input": False,
+    "unit_norm_encoder": False,
+    "reset_dead_thresholds": False,
+    "aux_detach_decoder": False,
+}
+
 
 @dataclass
 class SignAwareGatedSAEConfig(SAEConfig):
@@ -58,6 +71,11 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
         unit_norm_encoder: keep the columns of ``W_enc`` at unit norm during
             training, so the gate pre-activation is a projection of the input
             and the encoder cannot escape the dead zone by growing.
+        target_l0: if set, the sparsity coefficient is scaled each step by a
+            log-space integral controller so the training L0 settles on this
+            value (``saes/l0_controller.py``); logged as ``sparsity_scale``.
+        target_l0_gain: the controller's integral gain per step.
+        target_l0_proportional: the controller's proportional gain (damping).
         reset_dead_thresholds: a latent that has not fired for the trainer's
             ``dead_feature_window`` steps gets its thresholds reset to
             ``threshold_init`` (counted in the ``threshold_resets`` metric).
@@ -66,17 +84,20 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     two_sided: bool = True
     sparsity: Literal["l1", "l0"] = "l0"
     l1_coefficient: float = 1.0
-    l0_coefficient: float = 1.0
+    l0_coefficient: float = 4.0
     sparsity_warm_up_steps: int = 0
     aux_coefficient: float = 1.0
     aux_detach_decoder: bool = True
     tie_thresholds: bool = True
     threshold_init: float = 0.5
-    threshold_init_l0: float | None = None
+    threshold_init_l0: float | None = 16.0
     bandwidth: float = 0.1
-    ste_to_input: bool = False
+    ste_to_input: bool = True
     unit_norm_encoder: bool = True
     reset_dead_thresholds: bool = True
+    target_l0: float | None = None
+    target_l0_gain: float = 0.01
+    target_l0_proportional: float = 2.0
 
     @override
     @classmethod
@@ -95,23 +116,39 @@ def _require(ok: bool, field_name: str, value: object, rule: str) -> None:
         )
 
 
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
     """Raise a ValueError naming the first field that is out of range."""
-    _require(
-        cfg.sparsity in SPARSITY_MODES, "sparsity", cfg.sparsity, f"one of {SPARSITY_MODES}"
-    )
-    for name in ("l1_coefficient", "l0_coefficient", "aux_coefficient", "threshold_init"):
+    modes = SPARSITY_MODES
+    _require(cfg.sparsity in modes, "sparsity", cfg.sparsity, f"one of {modes}")
+    for name in (
+        "l1_coefficient",
+        "l0_coefficient",
+        "aux_coefficient",
+        "threshold_init",
+    ):
         value = getattr(cfg, name)
-        ok = isinstance(value, (int, float)) and math.isfinite(value) and value >= 0
-        _require(ok, name, value, "a finite number >= 0")
-    bandwidth = cfg.bandwidth
-    ok = isinstance(bandwidth, (int, float)) and math.isfinite(bandwidth) and bandwidth > 0
-    _require(ok, "bandwidth", bandwidth, "a finite number > 0")
-    l0 = cfg.threshold_init_l0
-    ok = l0 is None or (isinstance(l0, (int, float)) and math.isfinite(l0) and l0 > 0)
-    _require(ok, "threshold_init_l0", l0, "None or a finite number > 0")
+        _require(_finite(value) and value >= 0, name, value, "a finite number >= 0")
+    for name in ("target_l0_proportional",):
+        value = getattr(cfg, name)
+        _require(_finite(value) and value >= 0, name, value, "a finite number >= 0")
+    for name in ("bandwidth", "target_l0_gain"):
+        value = getattr(cfg, name)
+        _require(_finite(value) and value > 0, name, value, "a finite number > 0")
+    for name in ("target_l0", "threshold_init_l0"):
+        value = getattr(cfg, name)
+        ok = value is None or (_finite(value) and value > 0)
+        _require(ok, name, value, "None or a finite number > 0")
     warm = cfg.sparsity_warm_up_steps
-    _require(isinstance(warm, int) and warm >= 0, "sparsity_warm_up_steps", warm, "an int >= 0")
+    _require(
+        isinstance(warm, int) and warm >= 0,
+        "sparsity_warm_up_steps",
+        warm,
+        "an int >= 0",
+    )
     for name in ("d_in", "d_sae"):
         value = getattr(cfg, name)
         _require(isinstance(value, int) and value > 0, name, value, "an int > 0")

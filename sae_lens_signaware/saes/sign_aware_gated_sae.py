@@ -14,14 +14,13 @@ thresholds, the model is SAELens's Gated SAE. Training losses live in
 defaults are in ``docs/architecture.md``.
 """
 
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import torch
 from numpy.typing import NDArray
 from sae_lens.saes.sae import (
     SAE,
-    SAEConfig,
     TrainCoefficientConfig,
     TrainingSAE,
     TrainStepInput,
@@ -41,6 +40,7 @@ from sae_lens_signaware.saes.config import (
     SignAwareGatedSAEConfig,
     SignAwareGatedTrainingSAEConfig,
 )
+from sae_lens_signaware.saes.l0_controller import update_controller
 from sae_lens_signaware.saes.state_dict import (
     split_tied_threshold,
     validate_state_dict,
@@ -182,6 +182,7 @@ class SignAwareGatedSAE(_SignAwareGatedMixin, SAE[SignAwareGatedSAEConfig]):
 
     @override
     def process_state_dict_for_loading(self, state_dict: dict[str, Any]) -> None:
+        state_dict.pop("l0_controller", None)  # training-only controller state
         split_tied_threshold(state_dict)
         validate_state_dict(state_dict, self.cfg, tied=False)
 
@@ -212,6 +213,8 @@ class SignAwareGatedTrainingSAE(
         self.b_enc = None
         self.n_threshold_resets = 0
         self._pi_gate: torch.Tensor | None = None
+        # target_l0 controller state: [integral, log of the coefficient's factor]
+        self.register_buffer("l0_controller", torch.zeros(2, device=self.device))
 
     @override
     def initialize_weights(self) -> None:
@@ -242,9 +245,27 @@ class SignAwareGatedTrainingSAE(
             if step_input.n_training_steps == 0 and self.cfg.threshold_init_l0:
                 self.init_thresholds_from_data(step_input.sae_in)
             n_reset = self._reset_dead_thresholds(step_input.dead_neuron_mask)
+        if self.cfg.target_l0 is not None:
+            factor = float(self.l0_controller[1].exp())
+            step_input = replace(
+                step_input,
+                coefficients={
+                    k: v * factor for k, v in step_input.coefficients.items()
+                },
+            )
         output = super().training_forward_pass(step_input)
         self._pi_gate = None
         acts = output.feature_acts.detach()
+        if self.cfg.target_l0 is not None:
+            batch_l0 = float((acts != 0).float().sum(-1).mean())
+            update_controller(
+                self.l0_controller,
+                batch_l0,
+                self.cfg.target_l0,
+                self.cfg.target_l0_gain,
+                self.cfg.target_l0_proportional,
+            )
+            output.metrics["sparsity_scale"] = float(self.l0_controller[1].exp())
         output.metrics["l0_positive"] = lambda: (acts > 0).float().sum(-1).mean()
         output.metrics["l0_negative"] = lambda: (acts < 0).float().sum(-1).mean()
         output.metrics["threshold_resets"] = n_reset
@@ -278,7 +299,8 @@ class SignAwareGatedTrainingSAE(
             penalty = (g_pos if g_neg is None else g_pos + g_neg).sum(dim=-1)
         sparsity_loss = step_input.coefficients[self.cfg.sparsity] * penalty.mean()
 
-        W_dec, b_dec = self.W_dec, self.b_dec
+        W_dec: torch.Tensor = self.W_dec
+        b_dec: torch.Tensor = self.b_dec
         if self.cfg.aux_detach_decoder:
             W_dec, b_dec = W_dec.detach(), b_dec.detach()
         via_gate = soft @ W_dec + b_dec
@@ -363,11 +385,15 @@ class SignAwareGatedTrainingSAE(
     def process_state_dict_for_saving_inference(
         self, state_dict: dict[str, Any]
     ) -> None:
+        state_dict.pop("l0_controller", None)
         split_tied_threshold(state_dict)
 
     @override
     def process_state_dict_for_loading(self, state_dict: dict[str, Any]) -> None:
-        validate_state_dict(state_dict, self.cfg, tied=self.cfg.tie_thresholds)
+        state_dict.setdefault("l0_controller", torch.zeros(2))
+        validate_state_dict(
+            state_dict, self.cfg, tied=self.cfg.tie_thresholds, training=True
+        )
 
     @torch.no_grad()
     def log_histograms(self) -> dict[str, NDArray[Any]]:

@@ -16,8 +16,9 @@ class StateDictError(ValueError):
     problems: list[str]
 
     def __str__(self) -> str:
-        return "Sign-aware gated SAE state dict does not match its config: " + "; ".join(
-            self.problems
+        return (
+            "Sign-aware gated SAE state dict does not match its config: "
+            + "; ".join(self.problems)
         )
 
 
@@ -29,7 +30,9 @@ def split_tied_threshold(state_dict: dict[str, Any]) -> None:
         state_dict["threshold_neg"] = threshold.clone()
 
 
-def expected_shapes(cfg: SAEConfig, tied: bool) -> dict[str, tuple[int, ...]]:
+def expected_shapes(
+    cfg: SAEConfig, tied: bool, training: bool = False
+) -> dict[str, tuple[int, ...]]:
     d_in, d_sae = cfg.d_in, cfg.d_sae
     shapes: dict[str, tuple[int, ...]] = {
         "W_enc": (d_in, d_sae),
@@ -42,13 +45,19 @@ def expected_shapes(cfg: SAEConfig, tied: bool) -> dict[str, tuple[int, ...]]:
     else:
         shapes["threshold_pos"] = (d_sae,)
         shapes["threshold_neg"] = (d_sae,)
+    if training:
+        shapes["l0_controller"] = (2,)
     return shapes
 
 
-def validate_state_dict(state_dict: dict[str, Any], cfg: SAEConfig, tied: bool) -> None:
+def validate_state_dict(
+    state_dict: dict[str, Any], cfg: SAEConfig, tied: bool, training: bool = False
+) -> None:
     """Raise ``StateDictError`` naming every missing, misshapen or unexpected tensor."""
-    expected = expected_shapes(cfg, tied)
-    problems = [f"missing tensor {name!r}" for name in expected if name not in state_dict]
+    expected = expected_shapes(cfg, tied, training)
+    problems = [
+        f"missing tensor {name!r}" for name in expected if name not in state_dict
+    ]
     for name, tensor in state_dict.items():
         if name not in expected:
             problems.append(f"unexpected tensor {name!r}")

@@ -2,7 +2,13 @@ import importlib
 
 import pytest
 import torch
-from sae_lens import SAE, GatedSAE, GatedSAEConfig, GatedTrainingSAE, GatedTrainingSAEConfig
+from sae_lens import (
+    SAE,
+    GatedSAE,
+    GatedSAEConfig,
+    GatedTrainingSAE,
+    GatedTrainingSAEConfig,
+)
 from sae_lens.registry import get_sae_class, get_sae_training_class
 
 import sae_lens_signaware
@@ -11,12 +17,22 @@ from sae_lens_signaware import (
     SignAwareGatedSAEConfig,
     SignAwareGatedTrainingSAE,
 )
-from tests.helpers import copy_into_training, randomize, step_input, trained_like_sae, training_cfg
+from sae_lens_signaware.saes.config import PLAIN_SETTINGS
+from tests.helpers import (
+    copy_into_training,
+    randomize,
+    step_input,
+    trained_like_sae,
+    training_cfg,
+)
 
 
 def test_import_registers_and_reload_is_harmless() -> None:
     assert get_sae_class("sign_aware_gated")[0].__name__ == "SignAwareGatedSAE"
-    assert get_sae_training_class("sign_aware_gated")[0].__name__ == "SignAwareGatedTrainingSAE"
+    assert (
+        get_sae_training_class("sign_aware_gated")[0].__name__
+        == "SignAwareGatedTrainingSAE"
+    )
     importlib.import_module("sae_lens_signaware")
     reloaded = importlib.reload(sae_lens_signaware)
     reloaded.register()
@@ -34,7 +50,9 @@ def test_one_sided_equals_sael_gated_sae_from_same_weights() -> None:
     randomize(gated)
     ours = SignAwareGatedSAE(SignAwareGatedSAEConfig(d_in=8, d_sae=16, two_sided=False))
     state = gated.state_dict()
-    ours.load_state_dict({**state, "threshold_pos": torch.zeros(16), "threshold_neg": torch.zeros(16)})
+    ours.load_state_dict(
+        {**state, "threshold_pos": torch.zeros(16), "threshold_neg": torch.zeros(16)}
+    )
     x = torch.randn(64, 8) * 2
     assert torch.equal(ours.encode(x), gated.encode(x))
     assert torch.equal(ours(x), gated(x))
@@ -43,13 +61,14 @@ def test_one_sided_equals_sael_gated_sae_from_same_weights() -> None:
 def test_one_sided_training_losses_and_gradients_equal_gated() -> None:
     gated = GatedTrainingSAE(GatedTrainingSAEConfig(d_in=8, d_sae=16))
     randomize(gated)
-    ours = SignAwareGatedTrainingSAE(
-        training_cfg(
-            two_sided=False, sparsity="l1", threshold_init=0.0, aux_detach_decoder=False,
-            unit_norm_encoder=False, reset_dead_thresholds=False, tie_thresholds=True,
-        )
+    ours = SignAwareGatedTrainingSAE(training_cfg(two_sided=False, **PLAIN_SETTINGS))
+    ours.load_state_dict(
+        {
+            **gated.state_dict(),
+            "threshold": torch.zeros(16),
+            "l0_controller": torch.zeros(2),
+        }
     )
-    ours.load_state_dict({**gated.state_dict(), "threshold": torch.zeros(16)})
     x = torch.randn(64, 8) * 2
     out_g = gated.training_forward_pass(step_input(x, 0.7, "l1"))
     out_o = ours.training_forward_pass(step_input(x, 0.7, "l1"))
@@ -67,8 +86,12 @@ def test_tied_equals_untied_when_thresholds_equal() -> None:
     sae = trained_like_sae()
     sae.threshold_neg.data.copy_(sae.threshold_pos.data)
     x = torch.randn(64, 8) * 2
-    tied = copy_into_training(sae, training_cfg(tie_thresholds=True, unit_norm_encoder=False))
-    untied = copy_into_training(sae, training_cfg(tie_thresholds=False, unit_norm_encoder=False))
+    tied = copy_into_training(
+        sae, training_cfg(tie_thresholds=True, unit_norm_encoder=False)
+    )
+    untied = copy_into_training(
+        sae, training_cfg(tie_thresholds=False, unit_norm_encoder=False)
+    )
     for mode in ("l0", "l1"):
         tied.cfg.sparsity = untied.cfg.sparsity = mode
         a = tied.training_forward_pass(step_input(x, 0.3, mode))
@@ -143,7 +166,9 @@ def test_data_init_gives_requested_l0() -> None:
     x = torch.randn(4096, 8)
     for tied, two_sided in ((True, True), (False, True), (True, False)):
         sae = SignAwareGatedTrainingSAE(
-            training_cfg(d_sae=64, threshold_init_l0=8, tie_thresholds=tied, two_sided=two_sided)
+            training_cfg(
+                d_sae=64, threshold_init_l0=8, tie_thresholds=tied, two_sided=two_sided
+            )
         )
         sae.training_forward_pass(step_input(x, 0.0, step=0))
         l0 = (sae.eval().encode(x) != 0).float().sum(-1).mean().item()
