@@ -32,6 +32,11 @@ PAPER_AS_WRITTEN = {
     "reset_dead_thresholds": True,
 }
 
+# Every variant starts from this baseline: the default scheme as it stood when
+# the study ran (bandwidth 0.1); the study's "bandwidth 0.3" row is what made
+# 0.3 the default.
+STUDY_BASELINE: dict[str, Any] = {"bandwidth": 0.1}
+
 VARIANTS: dict[str, dict[str, Any]] = {
     "paper as written, l1=1": {**PAPER_AS_WRITTEN, "l1_coefficient": 1.0},
     "paper as written, l1=3": {**PAPER_AS_WRITTEN, "l1_coefficient": 3.0},
@@ -41,9 +46,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "ste_to_input": False,
     },
     "l0 without STE to input": {"ste_to_input": False},
-    "default": {},
-    "default, l0=2": {"l0_coefficient": 2.0},
-    "default, l0=8": {"l0_coefficient": 8.0},
+    "baseline": {},
+    "baseline, l0=2": {"l0_coefficient": 2.0},
+    "baseline, l0=8": {"l0_coefficient": 8.0},
     "no unit-norm encoder": {"unit_norm_encoder": False},
     "no data init (threshold_init=0.5)": {"threshold_init_l0": None},
     "bandwidth 0.03": {"bandwidth": 0.03},
@@ -54,6 +59,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "untied thresholds": {"tie_thresholds": False},
     "one-sided gate, width 2H (ablation)": {"two_sided": False, "width_multiplier": 8},
     "lr 1e-3": {"lr": 1e-3},
+    "bandwidth 0.3, aux moves decoder": {"bandwidth": 0.3, "aux_detach_decoder": False},
+    "bandwidth 0.3, aux moves decoder, l0=3": {
+        "bandwidth": 0.3,
+        "aux_detach_decoder": False,
+        "l0_coefficient": 3.0,
+    },
 }
 
 
@@ -84,7 +95,7 @@ def run_study(
         )
         d_model = model.cfg.d_model
     for name in todo:
-        overrides = dict(VARIANTS[name])
+        overrides = {**STUDY_BASELINE, **VARIANTS[name]}
         lr = overrides.pop("lr", 3e-4)
         width = overrides.pop("width_multiplier", 4) * d_model
         cfg = SignAwareGatedTrainingSAEConfig(

@@ -91,7 +91,7 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     tie_thresholds: bool = True
     threshold_init: float = 0.5
     threshold_init_l0: float | None = 16.0
-    bandwidth: float = 0.1
+    bandwidth: float = 0.3
     ste_to_input: bool = True
     unit_norm_encoder: bool = True
     reset_dead_thresholds: bool = True
