@@ -34,13 +34,17 @@ def train_on_cached(
     acts: torch.Tensor,
     settings: TrainSettings,
     on_step: Callable[[TrainStepOutput], None] | None = None,
+    prepare: Callable[[TrainingSAE[Any]], Any] | None = None,
 ) -> tuple[TrainingSAE[Any], float]:
     """Train from scratch; return the SAE (normalisation folded in) and seconds taken.
 
-    ``on_step`` sees each step's ``TrainStepOutput`` (training L0, losses, metrics).
+    ``on_step`` sees each step's ``TrainStepOutput`` (training L0, losses, metrics);
+    ``prepare`` gets the new SAE before training (e.g. to wrap its forward pass).
     """
     torch.manual_seed(settings.seed)
     sae = TrainingSAE.from_dict(sae_cfg.to_dict())
+    if prepare is not None:
+        prepare(sae)
     trainer_cfg = SAETrainerConfig(
         total_training_samples=settings.n_steps * settings.batch_size,
         train_batch_size_samples=settings.batch_size,
@@ -75,7 +79,10 @@ def train_on_cached(
 def reconstruction_metrics(
     sae: TrainingSAE[Any], acts: torch.Tensor, batch_size: int = 8192
 ) -> dict[str, float]:
-    """L0, explained variance, dead fraction and sign census on held-out activations."""
+    """L0, explained variance, dead fraction and sign census on held-out activations.
+
+    Dead: latents that fire on none of the rows of ``acts``.
+    """
     sae.eval()
     sq_err = 0.0
     fired_pos = torch.zeros(sae.cfg.d_sae)
@@ -92,6 +99,10 @@ def reconstruction_metrics(
     n = acts.shape[0]
     alive = (fired_pos + fired_neg) > 0
     bipolar = (fired_pos > 0) & (fired_neg > 0)
+    # per bipolar latent: the rarer sign's share of its firings (0.5 = balanced)
+    minority = torch.minimum(fired_pos, fired_neg) / (fired_pos + fired_neg).clamp(
+        min=1
+    )
     return {
         "l0": l0 / n,
         "explained_variance": 1 - sq_err / total_var,
@@ -100,4 +111,5 @@ def reconstruction_metrics(
         "negative_share_of_firing": (
             fired_neg.sum() / (fired_pos + fired_neg).sum().clamp(min=1)
         ).item(),
+        "bipolar_balance": minority[bipolar].mean().item() if bipolar.any() else 0.0,
     }

@@ -48,7 +48,7 @@ def interpolate_at_l0(points: list[tuple[float, float]], l0: float) -> float | N
 def run(
     n_train_tokens: int = 1_000_000,
     n_steps: int = 1500,
-    gated_l1: tuple[float, ...] = (5.0, 10.0, 20.0),
+    gated_l1: tuple[float, ...] = (15.0, 30.0),
     width_multiplier: int = 4,
     cache_dir: Path | None = Path(".cache/activations"),
     seed: int = 0,

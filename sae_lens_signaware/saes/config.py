@@ -56,7 +56,8 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
         sparsity_warm_up_steps: linear warm-up of the active sparsity coefficient.
         aux_coefficient: weight of the auxiliary soft-gate reconstruction (0 ablates it).
         aux_detach_decoder: the auxiliary loss sees ``W_dec`` and ``b_dec``
-            detached (the paper); False lets it move them (SAELens's Gated SAE).
+            detached (the paper); False (default, better in our study) lets it
+            move them, as SAELens's Gated SAE does.
         tie_thresholds: one threshold per latent (``theta_pos = theta_neg``);
             False learns both sides apart.
         threshold_init: initial threshold, in units of the (normalised) gate
@@ -84,10 +85,10 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     two_sided: bool = True
     sparsity: Literal["l1", "l0"] = "l0"
     l1_coefficient: float = 1.0
-    l0_coefficient: float = 4.0
+    l0_coefficient: float = 3.0
     sparsity_warm_up_steps: int = 0
     aux_coefficient: float = 1.0
-    aux_detach_decoder: bool = True
+    aux_detach_decoder: bool = False
     tie_thresholds: bool = True
     threshold_init: float = 0.5
     threshold_init_l0: float | None = 16.0

@@ -111,7 +111,11 @@ def test_exact_on_real_activations(
     print(
         f"activations bit-identical: {torch.equal(acts, split)}, flipped: {int(flipped.sum())}"
     )
-    diff = (jr(x) - sae(x)).abs().max().item()
+    # a token whose gate flipped differs by that latent's contribution; every other
+    # token must reconstruct to float tolerance
+    exact_rows = ~flipped.any(dim=1)
+    assert exact_rows.float().mean() > 0.999
+    diff = (jr(x) - sae(x))[exact_rows].abs().max().item()
     scale = x.abs().max().item()
     print(f"max |x_hat_jumprelu - x_hat_signed| = {diff:.3g} (max |x| = {scale:.3g})")
     assert diff < 1e-5 * scale

@@ -1,0 +1,280 @@
+"""Pareto benchmark: EV, dead latents and CE loss recovered against L0, per cell.
+
+    sae-signaware bench pareto [--quick] [--out DIR] [--cells resid,mlp_out,attn_out]
+        [--targets 4 8 16 32] [--seeds 0 1 2] [--steps N] [--train-tokens N]
+
+Every architecture of ``pareto_archs.ARCHS`` is trained at each target L0 and
+seed on each cell (a hook of layer 1 of the real TinyStories model), with
+SAELens's ``SAETrainer`` on activations cached once per cell. Metrics are on
+held-out validation tokens (``reconstruction_metrics``: a latent is dead when it
+fires on none of them) and CE loss recovered on held-out text (``splice.py``).
+
+Each finished run is a line of ``runs.jsonl`` in the out dir; a rerun skips the
+runs found there, so a sweep can be stopped and resumed. ``summary.json``,
+``results.md`` and ``pareto_{cell}.png`` are rewritten from all rows at the end.
+"""
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformer_lens import HookedTransformer
+
+from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
+from sae_lens_signaware.bench.activations import (
+    cached_activations,
+    read_texts,
+    token_windows,
+)
+from sae_lens_signaware.bench.cached_training import (
+    TrainSettings,
+    reconstruction_metrics,
+    train_on_cached,
+)
+from sae_lens_signaware.bench.pareto_archs import ARCHS, attach_l0_controller
+from sae_lens_signaware.bench.pareto_report import format_results, plot_cells
+from sae_lens_signaware.bench.pareto_summary import summarize
+from sae_lens_signaware.bench.splice import ce_loss_recovered
+
+CELLS = {
+    "resid": "blocks.1.hook_resid_post",
+    "mlp_out": "blocks.1.hook_mlp_out",
+    "attn_out": "blocks.1.hook_attn_out",
+}
+# Settings that change what a run measures: rows in one out dir must agree on them.
+FINGERPRINT = ("n_steps", "batch_size", "train_tokens", "val_tokens", "ce_tokens")
+
+
+@dataclass
+class ParetoSettings:
+    cells: list[str] = field(default_factory=lambda: list(CELLS))
+    targets: list[float] = field(default_factory=lambda: [4.0, 8.0, 16.0, 32.0])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    archs: list[str] = field(default_factory=lambda: list(ARCHS))
+    n_steps: int = 1500
+    batch_size: int = 1024
+    lr: float = 3e-4
+    train_tokens: int = 1_000_000
+    val_tokens: int = 100_000
+    ce_tokens: int = 32_768
+    width_multiplier: int = 4  # H = width_multiplier * d_model
+
+
+QUICK = {
+    "cells": ["mlp_out"],
+    "targets": [8.0, 16.0],
+    "seeds": [0],
+    "n_steps": 200,
+    "batch_size": 512,
+    "train_tokens": 100_000,
+    "val_tokens": 20_000,
+    "ce_tokens": 8_192,
+}
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def run_key(row: dict[str, Any]) -> tuple[str, str, float, int]:
+    return (row["cell"], row["arch"], float(row["target"]), int(row["seed"]))
+
+
+def _check_fingerprint(
+    rows: list[dict[str, Any]], settings: ParetoSettings, path: Path
+) -> None:
+    mine = {k: getattr(settings, k) for k in FINGERPRINT}
+    for row in rows:
+        theirs = {k: row.get(k) for k in FINGERPRINT}
+        if theirs != mine:
+            raise ValueError(
+                f"{path} holds runs with settings {theirs}, not {mine}; "
+                "use another --out (or the same settings) to keep results comparable"
+            )
+
+
+def train_one(
+    cell: str,
+    arch_name: str,
+    target: float,
+    seed: int,
+    train: torch.Tensor,
+    val: torch.Tensor,
+    ce_tokens: torch.Tensor,
+    model: HookedTransformer,
+    settings: ParetoSettings,
+) -> dict[str, Any]:
+    """Train one (cell, arch, target, seed) and return its row."""
+    arch = ARCHS[arch_name]
+    d_in = train.shape[1]
+    d_sae = arch.width * settings.width_multiplier * d_in
+    cfg = arch.make(d_in, d_sae, target)
+    controller: list[torch.Tensor] = []
+    coefficient = arch.controlled
+
+    def prepare(sae: Any) -> None:
+        if coefficient is not None:
+            controller.append(attach_l0_controller(sae, coefficient, target))
+
+    train_settings = TrainSettings(
+        n_steps=settings.n_steps,
+        batch_size=settings.batch_size,
+        lr=settings.lr,
+        seed=seed,
+    )
+    sae, seconds = train_on_cached(cfg, train, train_settings, prepare=prepare)
+    row: dict[str, Any] = {
+        "cell": cell,
+        "hook": CELLS[cell],
+        "arch": arch_name,
+        "target": target,
+        "seed": seed,
+        "d_sae": d_sae,
+        **{k: getattr(settings, k) for k in FINGERPRINT},
+        **reconstruction_metrics(sae, val),
+        **ce_loss_recovered(model, sae, ce_tokens, CELLS[cell]),
+        "train_seconds": seconds,
+    }
+    if controller:
+        row["controlled_coefficient"] = coefficient
+        row["final_coefficient_scale"] = float(controller[0][1].exp())
+    return row
+
+
+def run_pareto(
+    out: Path,
+    settings: ParetoSettings,
+    cache_dir: Path | None = Path(".cache/activations"),
+    model: HookedTransformer | None = None,
+) -> dict[str, Any]:
+    """Run what ``out/runs.jsonl`` lacks, then write the summary, tables and plots."""
+    out.mkdir(parents=True, exist_ok=True)
+    runs_path = out / "runs.jsonl"
+    rows = read_rows(runs_path)
+    _check_fingerprint(rows, settings, runs_path)
+    done = {run_key(r) for r in rows}
+    start = time.perf_counter()
+    for cell in settings.cells:
+        todo = [
+            (arch, float(target), seed)
+            for target in settings.targets
+            for seed in settings.seeds
+            for arch in settings.archs
+            if (cell, arch, float(target), seed) not in done
+        ]
+        if not todo:
+            continue
+        if model is None:
+            use_offline_hub()
+            from sae_lens_signaware.models import load_hooked_model
+
+            model = load_hooked_model(DEFAULT_MODEL)
+        hook = CELLS[cell]
+        train = cached_activations(
+            model, hook, "train", settings.train_tokens, cache_dir=cache_dir
+        )
+        val = cached_activations(
+            model, hook, "validation", settings.val_tokens, cache_dir=cache_dir
+        )
+        ce_tokens = token_windows(
+            model, read_texts("validation"), 128, settings.ce_tokens
+        )
+        for arch, target, seed in todo:
+            row = train_one(
+                cell, arch, target, seed, train, val, ce_tokens, model, settings
+            )
+            with open(runs_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            rows.append(row)
+            print(
+                f"[pareto] {cell} {arch} T={target:g} seed={seed}: L0 {row['l0']:.1f} "
+                f"EV {row['explained_variance']:.3f} dead {row['dead_fraction']:.3f} "
+                f"CE rec {row['ce_loss_recovered']:.3f} ({row['train_seconds']:.0f}s)",
+                flush=True,
+            )
+    summary = summarize(rows)
+    summary["settings"] = asdict(settings)
+    summary["model"] = DEFAULT_MODEL
+    summary["cells_hooks"] = {c: CELLS[c] for c in summary["cells"]}
+    summary["seconds_this_call"] = time.perf_counter() - start
+    header = (
+        f"# Pareto benchmark ({DEFAULT_MODEL}, layer 1)\n\n"
+        f"{settings.n_steps} steps of {settings.batch_size} tokens "
+        f"(from {settings.train_tokens} cached train tokens); metrics on the first "
+        f"{settings.val_tokens} validation tokens, in whole 128-token windows (dead: "
+        f"fires on none of them), CE loss recovered on the first "
+        f"{settings.ce_tokens} validation tokens. H = "
+        f"{settings.width_multiplier} x d_model. Mean ± std over seeds.\n"
+    )
+    results = format_results(summary, header)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    (out / "results.md").write_text(results)
+    summary["plots"] = [str(p) for p in plot_cells(summary, out)]
+    return summary
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="one cell, one seed, targets 8 16, 200 short steps",
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs/results/pareto"))
+    parser.add_argument(
+        "--cells", type=str, default=None, help="comma-separated: " + ",".join(CELLS)
+    )
+    parser.add_argument("--targets", type=float, nargs="+", default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=None)
+    parser.add_argument(
+        "--archs", type=str, default=None, help="comma-separated: " + ",".join(ARCHS)
+    )
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--train-tokens", type=int, default=None)
+    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/activations"))
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (1 is fastest on small CPUs)",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> ParetoSettings:
+    values: dict[str, Any] = dict(QUICK) if args.quick else {}
+    if args.cells:
+        values["cells"] = args.cells.split(",")
+    if args.archs:
+        values["archs"] = args.archs.split(",")
+    for name, key in (
+        ("targets", "targets"),
+        ("seeds", "seeds"),
+        ("steps", "n_steps"),
+        ("train_tokens", "train_tokens"),
+    ):
+        if getattr(args, name) is not None:
+            values[key] = getattr(args, name)
+    if "targets" in values:
+        values["targets"] = [float(t) for t in values["targets"]]
+    unknown = [c for c in values.get("cells", []) if c not in CELLS]
+    unknown += [a for a in values.get("archs", []) if a not in ARCHS]
+    if unknown:
+        raise SystemExit(f"unknown cell or arch: {', '.join(unknown)}")
+    known = {f.name for f in fields(ParetoSettings)}
+    return ParetoSettings(**{k: v for k, v in values.items() if k in known})
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    torch.set_num_threads(args.threads)
+    summary = run_pareto(args.out, settings_from_args(args), args.cache_dir)
+    print((args.out / "results.md").read_text())
+    print(
+        f"wrote {args.out}/runs.jsonl, summary.json, results.md, "
+        + ", ".join(Path(p).name for p in summary["plots"])
+    )
+    return summary

@@ -1,0 +1,68 @@
+"""``sae-signaware bench pareto`` end to end, in a smaller version of --quick."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from sae_lens_signaware.bench.pareto import ParetoSettings, read_rows, run_pareto
+from sae_lens_signaware.bench.pareto_archs import ARCHS
+from sae_lens_signaware.cli import main
+
+
+@pytest.mark.integration
+def test_quick_pareto_writes_rows_summary_tables_and_plots(tmp_path, capsys) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    argv = ["bench", "pareto", "--quick", "--out", str(out), "--cache-dir", str(cache)]
+    argv += ["--steps", "30", "--train-tokens", "20000", "--targets", "8"]
+    threads = torch.get_num_threads()
+    try:
+        main(argv)
+    finally:
+        torch.set_num_threads(threads)
+    rows = read_rows(out / "runs.jsonl")
+    assert sorted(r["arch"] for r in rows) == sorted(ARCHS)
+    for row in rows:
+        assert row["cell"] == "mlp_out" and row["hook"] == "blocks.1.hook_mlp_out"
+        assert row["n_steps"] == 30 and row["seed"] == 0 and row["target"] == 8.0
+        assert 0 < row["l0"] < row["d_sae"]
+        assert (
+            math.isfinite(row["explained_variance"]) and row["explained_variance"] < 1
+        )
+        assert 0.0 <= row["dead_fraction"] <= 1.0
+        assert row["ce_loss_clean"] < row["ce_loss_zero_ablation"]
+    by_arch = {r["arch"]: r for r in rows}
+    assert by_arch["topk"]["l0"] == pytest.approx(8.0)
+    assert by_arch["topk"]["d_sae"] == 2 * by_arch["sa_gsae"]["d_sae"] == 1024
+    assert by_arch["sa_gsae"]["bipolar_share_of_live"] > 0
+    assert by_arch["gated"]["bipolar_share_of_live"] == 0
+    assert by_arch["gated"]["controlled_coefficient"] == "l1"
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["cells"]) == {"mlp_out"}
+    assert "ev_dominance_sa_over_gated" in summary["cells"]["mlp_out"]
+    results = (out / "results.md").read_text()
+    assert "| SA-GSAE (H) | 512 | 8 |" in results
+    assert "Dead fraction, geometric mean ratio Gated/SA" in results
+    assert (out / "pareto_mlp_out.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| arch |" in capsys.readouterr().out
+
+    # resumable: a second call trains nothing
+    settings = ParetoSettings(
+        cells=["mlp_out"],
+        targets=[8.0],
+        seeds=[0],
+        n_steps=30,
+        batch_size=512,
+        train_tokens=20_000,
+        val_tokens=20_000,
+        ce_tokens=8_192,
+    )
+    again = run_pareto(out, settings, cache_dir=cache)
+    assert again["seconds_this_call"] < 5
+    assert len(read_rows(out / "runs.jsonl")) == len(ARCHS)
+    # other settings in the same out dir are refused
+    settings.n_steps = 31
+    with pytest.raises(ValueError, match="another --out"):
+        run_pareto(out, settings, cache_dir=cache)
