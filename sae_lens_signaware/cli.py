@@ -3,6 +3,7 @@
     sae-signaware train ARGS      SAELens's training CLI (see sae_lens_signaware.train)
     sae-signaware main-job [...]  train, evaluate and save the main SA-GSAE
     sae-signaware dashboard ...   static two-polarity dashboard of a saved SAE
+    sae-signaware synthetic ...   synthetic protocols with known ground truth
     sae-signaware bench pareto    EV / dead / CE recovered vs L0 across architectures
 
 A subcommand is a ``Command`` in ``COMMANDS``: it adds its flags to its parser
@@ -18,6 +19,7 @@ from typing import Any
 from sae_lens_signaware import main_job, train
 from sae_lens_signaware.bench import pareto
 from sae_lens_signaware.dashboard import cli as dashboard_cli
+from sae_lens_signaware.synthetic import cli as synthetic_cli
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,12 @@ COMMANDS = [
         "benchmarks on the real TinyStories model (bench pareto [--quick] ...)",
         _run_bench,
         _add_bench_arguments,
+    ),
+    Command(
+        "synthetic",
+        synthetic_cli.HELP,
+        synthetic_cli.run,
+        synthetic_cli.add_arguments,
     ),
 ]
 

@@ -1,0 +1,140 @@
+"""``sae-signaware synthetic``: the three synthetic protocols.
+
+    sae-signaware synthetic polarity-dial [--out DIR] [--small] [--steps N] ...
+    sae-signaware synthetic anomalies     [--out DIR] [--small] [--steps N] ...
+    sae-signaware synthetic antipodal     [--out DIR] [--small] [--steps N] ...
+
+``add_arguments`` / ``run`` serve a single ``synthetic`` subcommand with the
+protocols as nested subcommands; each protocol also has its own
+``add_<protocol>_arguments`` / ``run_<protocol>`` pair (``PROTOCOLS``).
+"""
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sae_lens_signaware.synthetic.architectures import ARCHITECTURES
+
+HELP = "synthetic protocols: polarity-dial, anomalies, antipodal (JSON + PNG)"
+DEFAULT_OUT = Path("docs/results/synthetic")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser.add_argument(
+        "--small",
+        action="store_true",
+        help="tiny, fast setting (overrides sizes, grid and --steps)",
+    )
+    parser.add_argument("--steps", type=int, default=None, help="training steps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument(
+        "--architectures",
+        nargs="+",
+        choices=list(ARCHITECTURES),
+        default=None,
+        help="architectures to train (default: all the protocol uses)",
+    )
+
+
+def _kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "out_dir": args.out,
+        "small": args.small,
+        "seed": args.seed,
+        "threads": args.threads,
+        "architectures": args.architectures,
+    }
+    if args.steps is not None:
+        kwargs["n_steps"] = args.steps
+    return kwargs
+
+
+def add_polarity_dial_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--l0", type=float, default=4.0, help="target L0")
+    parser.add_argument(
+        "--p-plus", type=float, nargs="+", default=[0.5, 0.75, 0.9, 1.0]
+    )
+    parser.add_argument("--rho", type=float, nargs="+", default=[0.0, -0.5, -1.0])
+
+
+def run_polarity_dial(args: argparse.Namespace) -> dict[str, Any]:
+    from sae_lens_signaware.synthetic.polarity_dial import run_polarity_dial as run_
+
+    return run_(
+        l0=args.l0,
+        p_plus_values=tuple(args.p_plus),
+        rho_values=tuple(args.rho),
+        **_kwargs(args),
+    )
+
+
+def add_anomalies_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--budgets", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--p-plus-train", type=float, default=0.95)
+
+
+def run_anomalies(args: argparse.Namespace) -> dict[str, Any]:
+    from sae_lens_signaware.synthetic.anomalies import run_anomalies as run_
+
+    return run_(
+        budgets=tuple(args.budgets), p_plus_train=args.p_plus_train, **_kwargs(args)
+    )
+
+
+def add_antipodal_arguments(parser: argparse.ArgumentParser) -> None:
+    _common(parser)
+    parser.add_argument("--d", type=int, default=16, help="input dimension")
+    parser.add_argument("--ratios", type=float, nargs="+", default=[1.5, 2.0, 3.0, 4.0])
+    parser.add_argument("--rho", type=float, nargs="+", default=[0.0, -0.5, -1.0])
+
+
+def run_antipodal(args: argparse.Namespace) -> dict[str, Any]:
+    from sae_lens_signaware.synthetic.antipodal import run_antipodal as run_
+
+    return run_(
+        d=args.d, ratios=tuple(args.ratios), rho_values=tuple(args.rho), **_kwargs(args)
+    )
+
+
+Protocol = tuple[
+    str,
+    Callable[[argparse.ArgumentParser], None],
+    Callable[[argparse.Namespace], dict[str, Any]],
+]
+
+PROTOCOLS: dict[str, Protocol] = {
+    "polarity-dial": (
+        "signed axes with a dialled sign asymmetry and within-pair correlation: MSE vs L0 and calibration slopes",
+        add_polarity_dial_arguments,
+        run_polarity_dial,
+    ),
+    "anomalies": (
+        "rare-sign anomalies detected with at most k latents: AUROC per architecture",
+        add_anomalies_arguments,
+        run_anomalies,
+    ),
+    "antipodal": (
+        "antipodal pairs in superposition: pair consolidation rate vs 2K/d and rho",
+        add_antipodal_arguments,
+        run_antipodal,
+    ),
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Nested ``polarity-dial | anomalies | antipodal`` subcommands."""
+    sub = parser.add_subparsers(dest="protocol", required=True)
+    for name, (help_, add, _) in PROTOCOLS.items():
+        add(sub.add_parser(name, help=help_, description=help_))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    result = PROTOCOLS[args.protocol][2](args)
+    files = result.get("files", {})
+    print(f"{args.protocol}: {result['wall_seconds']} s; wrote {files}")
+    return result

@@ -1,0 +1,72 @@
+"""Output helpers shared by the synthetic protocols."""
+
+import functools
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import matplotlib
+import torch
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def clean(value: Any) -> Any:
+    """JSON-able copy: NaN and inf become None, tuples become lists."""
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def write_outputs(
+    result: dict[str, Any], fig: Figure, out_dir: Path | None, stem: str
+) -> dict[str, Any]:
+    """Write ``{stem}.json`` and ``{stem}.png`` into ``out_dir`` (if given)."""
+    result = clean(result)
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result["files"] = {"json": str(out_dir / f"{stem}.json")}
+        result["files"]["png"] = str(out_dir / f"{stem}.png")
+        fig.savefig(out_dir / f"{stem}.png", dpi=110, bbox_inches="tight")
+        (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
+    plt.close(fig)
+    return result
+
+
+def subplots(n: int, width: float = 5.0) -> tuple[Figure, Any]:
+    fig, axes = plt.subplots(1, n, figsize=(width * n, 4.0), squeeze=False)
+    return fig, axes[0]
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.start, 1)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def restores_threads(fn: F) -> F:
+    """Put torch's CPU thread count back after ``fn`` (which may change it)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        before = torch.get_num_threads()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+
+    return wrapper  # type: ignore[return-value]
