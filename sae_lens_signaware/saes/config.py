@@ -97,8 +97,8 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     unit_norm_encoder: bool = True
     reset_dead_thresholds: bool = True
     target_l0: float | None = None
-    target_l0_gain: float = 0.01
-    target_l0_proportional: float = 2.0
+    target_l0_gain: float = 0.02
+    target_l0_proportional: float = 4.0
 
     @override
     @classmethod
