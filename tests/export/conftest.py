@@ -1,6 +1,5 @@
 """A small SA-GSAE trained on real activations, loaded back as an inference SAE."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,15 +8,6 @@ from sae_lens import SAE
 
 from sae_lens_signaware import SignAwareGatedSAE, SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.bench.cached_training import TrainSettings, train_on_cached
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Tiny ops on a shared 2-core machine run many times faster on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

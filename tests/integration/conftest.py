@@ -1,6 +1,5 @@
-"""Fixtures of the integration tests: one thread, and a short run shared by many tests."""
+"""Fixtures of the integration tests: a short run shared by many tests."""
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,16 +8,6 @@ import torch
 
 from sae_lens_signaware.train import run_training
 from tests.integration.configs import LEARN_TOKENS, runner_cfg
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One thread: the ops are tiny, and a second thread on a shared 2-core
-    machine makes them 10-20x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")
