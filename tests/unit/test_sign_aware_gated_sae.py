@@ -197,3 +197,38 @@ def test_unit_norm_encoder_is_kept_during_training() -> None:
         sae.W_enc.mul_(7.0)
     sae.training_forward_pass(step_input(torch.randn(32, 8), 0.1))
     torch.testing.assert_close(sae.W_enc.norm(dim=0), torch.ones(16))
+
+
+def test_aux_coefficient_zero_removes_the_auxiliary_loss_and_its_gradient() -> None:
+    x = torch.randn(64, 8) * 2
+    with_aux = SignAwareGatedTrainingSAE(training_cfg(sparsity="l1"))
+    randomize(with_aux)
+    without = SignAwareGatedTrainingSAE(
+        training_cfg(sparsity="l1", aux_coefficient=0.0)
+    )
+    without.load_state_dict(with_aux.state_dict())
+    out_with = with_aux.training_forward_pass(step_input(x, 0.3, "l1"))
+    out_without = without.training_forward_pass(step_input(x, 0.3, "l1"))
+    assert out_with.losses["auxiliary_reconstruction_loss"] > 0
+    assert out_without.losses["auxiliary_reconstruction_loss"] == 0
+    torch.testing.assert_close(
+        out_with.loss - out_with.losses["auxiliary_reconstruction_loss"],
+        out_without.loss,
+    )
+    out_without.loss.backward()
+    # b_gate is reached only through the soft gate (l1 penalty) and, with the
+    # estimator, the gates: its gradient must not contain the auxiliary term
+    only_aux = SignAwareGatedTrainingSAE(
+        training_cfg(sparsity="l1", l1_coefficient=0.0, ste_to_input=False)
+    )
+    only_aux.load_state_dict(with_aux.state_dict())
+    only_aux.training_forward_pass(step_input(x, 0.0, "l1")).loss.backward()
+    assert only_aux.b_gate.grad is not None and only_aux.b_gate.grad.abs().sum() > 0
+    no_aux = SignAwareGatedTrainingSAE(
+        training_cfg(
+            sparsity="l1", l1_coefficient=0.0, ste_to_input=False, aux_coefficient=0.0
+        )
+    )
+    no_aux.load_state_dict(with_aux.state_dict())
+    no_aux.training_forward_pass(step_input(x, 0.0, "l1")).loss.backward()
+    assert no_aux.b_gate.grad is None or torch.all(no_aux.b_gate.grad == 0)
