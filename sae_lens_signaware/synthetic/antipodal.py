@@ -31,6 +31,7 @@ from sae_lens_signaware.synthetic.architectures import (
 )
 from sae_lens_signaware.synthetic.common import (
     Timer,
+    plot_curve,
     restores_threads,
     subplots,
     write_outputs,
@@ -159,12 +160,7 @@ def run_antipodal(
             (r for r in rows if r["architecture"] == name and r["rho"] == -1.0),
             key=lambda r: r["ratio_2k_over_d"],
         )
-        axes[0].plot(
-            [r["ratio_2k_over_d"] for r in by_ratio],
-            [r["consolidation_rate"] for r in by_ratio],
-            "o-",
-            label=name,
-        )
+        plot_curve(axes[0], by_ratio, "ratio_2k_over_d", "consolidation_rate", name)
         by_rho = sorted(
             (
                 r
@@ -174,12 +170,7 @@ def run_antipodal(
             ),
             key=lambda r: r["rho"],
         )
-        axes[1].plot(
-            [r["rho"] for r in by_rho],
-            [r["consolidation_rate"] for r in by_rho],
-            "o-",
-            label=name,
-        )
+        plot_curve(axes[1], by_rho, "rho", "consolidation_rate", name)
     axes[0].set(
         xlabel="2K / d",
         ylabel="consolidation rate",

@@ -47,6 +47,11 @@ def subplots(n: int, width: float = 5.0) -> tuple[Figure, Any]:
     return fig, axes[0]
 
 
+def plot_curve(ax: Any, rows: list[dict[str, Any]], x: str, y: str, label: str) -> None:
+    """One architecture's ``y`` against ``x`` over ``rows``, as points joined by lines."""
+    ax.plot([r[x] for r in rows], [r[y] for r in rows], "o-", label=label)
+
+
 class Timer:
     def __init__(self) -> None:
         self.start = time.perf_counter()

@@ -34,6 +34,7 @@ from sae_lens_signaware.synthetic.architectures import (
 )
 from sae_lens_signaware.synthetic.common import (
     Timer,
+    plot_curve,
     restores_threads,
     subplots,
     write_outputs,
@@ -193,9 +194,7 @@ def _plot(
     for name in names:
         mine = [r for r in base if r["architecture"] == name]
         mine.sort(key=lambda r: r["l0"])
-        axes[0].plot(
-            [r["l0"] for r in mine], [r["mse"] for r in mine], "o-", label=name
-        )
+        plot_curve(axes[0], mine, "l0", "mse", name)
         dial_p = sorted(
             (
                 r
@@ -206,18 +205,8 @@ def _plot(
             ),
             key=lambda r: r["p_plus"],
         )
-        axes[1].plot(
-            [r["p_plus"] for r in dial_p],
-            [r["slope_plus"] for r in dial_p],
-            "o-",
-            label=name,
-        )
-        axes[2].plot(
-            [r["p_plus"] for r in dial_p],
-            [r["slope_minus"] for r in dial_p],
-            "o-",
-            label=name,
-        )
+        plot_curve(axes[1], dial_p, "p_plus", "slope_plus", name)
+        plot_curve(axes[2], dial_p, "p_plus", "slope_minus", name)
         dial_rho = sorted(
             (
                 r
@@ -228,9 +217,7 @@ def _plot(
             ),
             key=lambda r: r["rho"],
         )
-        axes[3].plot(
-            [r["rho"] for r in dial_rho], [r["mse"] for r in dial_rho], "o-", label=name
-        )
+        plot_curve(axes[3], dial_rho, "rho", "mse", name)
     axes[0].set(
         xlabel="L0",
         ylabel="MSE",
