@@ -27,6 +27,11 @@ class TrainSettings:
     seed: int = 0
     lr_warm_up_steps: int = 0
     lr_decay_steps: int = 0
+    # "mean": b_dec starts at the mean of the first (scaled) training batch.
+    # SAELens 6 starts it at zero, and Adam moves it by about lr per step, so
+    # a short run cannot learn a large mean (layer-1 resid: |mean| 7.5 in one
+    # coordinate after scaling, half of E||x||^2) and spends latents on it.
+    b_dec_init: str = "zeros"
 
 
 def train_on_cached(
@@ -61,15 +66,22 @@ def train_on_cached(
         sae=sae,
         data_provider=shuffled_batches(acts, settings.batch_size, settings.seed),
     )
-    if on_step is not None:
-        forward = sae.training_forward_pass
+    if settings.b_dec_init not in ("zeros", "mean"):
+        raise ValueError(
+            f"b_dec_init must be 'zeros' or 'mean', not {settings.b_dec_init!r}"
+        )
+    forward = sae.training_forward_pass
 
-        def observed(step_input: TrainStepInput) -> TrainStepOutput:
-            output = forward(step_input)
+    def observed(step_input: TrainStepInput) -> TrainStepOutput:
+        if step_input.n_training_steps == 0 and settings.b_dec_init == "mean":
+            with torch.no_grad():
+                sae.b_dec.copy_(step_input.sae_in.mean(0))
+        output = forward(step_input)
+        if on_step is not None:
             on_step(output)
-            return output
+        return output
 
-        sae.training_forward_pass = observed  # type: ignore[method-assign]
+    sae.training_forward_pass = observed  # type: ignore[method-assign]
     start = time.perf_counter()
     trained = trainer.fit()
     return trained, time.perf_counter() - start

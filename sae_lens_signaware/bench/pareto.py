@@ -11,7 +11,8 @@ fires on none of them) and CE loss recovered on held-out text (``splice.py``).
 
 Each finished run is a line of ``runs.jsonl`` in the out dir; a rerun skips the
 runs found there, so a sweep can be stopped and resumed. ``summary.json``,
-``results.md`` and ``pareto_{cell}.png`` are rewritten from all rows at the end.
+``results.md``, ``claims.md`` (the paper's claims beside the runs, see
+``pareto_claims.py``) and ``pareto_{cell}.png`` are rewritten from all rows at the end.
 """
 
 import argparse
@@ -36,6 +37,7 @@ from sae_lens_signaware.bench.cached_training import (
     train_on_cached,
 )
 from sae_lens_signaware.bench.pareto_archs import ARCHS, attach_l0_controller
+from sae_lens_signaware.bench.pareto_claims import claims, format_claims
 from sae_lens_signaware.bench.pareto_report import format_results, plot_cells
 from sae_lens_signaware.bench.pareto_summary import summarize
 from sae_lens_signaware.bench.splice import ce_loss_recovered
@@ -46,7 +48,14 @@ CELLS = {
     "attn_out": "blocks.1.hook_attn_out",
 }
 # Settings that change what a run measures: rows in one out dir must agree on them.
-FINGERPRINT = ("n_steps", "batch_size", "train_tokens", "val_tokens", "ce_tokens")
+FINGERPRINT = (
+    "n_steps",
+    "batch_size",
+    "train_tokens",
+    "val_tokens",
+    "ce_tokens",
+    "b_dec_init",
+)
 
 
 @dataclass
@@ -62,6 +71,7 @@ class ParetoSettings:
     val_tokens: int = 100_000
     ce_tokens: int = 32_768
     width_multiplier: int = 4  # H = width_multiplier * d_model
+    b_dec_init: str = "mean"  # see TrainSettings: every architecture starts at the mean
 
 
 QUICK = {
@@ -127,6 +137,7 @@ def train_one(
         batch_size=settings.batch_size,
         lr=settings.lr,
         seed=seed,
+        b_dec_init=settings.b_dec_init,
     )
     sae, seconds = train_on_cached(cfg, train, train_settings, prepare=prepare)
     row: dict[str, Any] = {
@@ -210,11 +221,14 @@ def run_pareto(
         f"{settings.val_tokens} validation tokens, in whole 128-token windows (dead: "
         f"fires on none of them), CE loss recovered on the first "
         f"{settings.ce_tokens} validation tokens. H = "
-        f"{settings.width_multiplier} x d_model. Mean ± std over seeds.\n"
+        f"{settings.width_multiplier} x d_model; b_dec starts at the training mean "
+        "for every architecture. Mean ± std over seeds.\n"
     )
+    summary["claims"] = claims(summary)
     results = format_results(summary, header)
     (out / "summary.json").write_text(json.dumps(summary, indent=1))
     (out / "results.md").write_text(results)
+    (out / "claims.md").write_text(format_claims(summary))
     summary["plots"] = [str(p) for p in plot_cells(summary, out)]
     return summary
 
@@ -274,7 +288,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     summary = run_pareto(args.out, settings_from_args(args), args.cache_dir)
     print((args.out / "results.md").read_text())
     print(
-        f"wrote {args.out}/runs.jsonl, summary.json, results.md, "
+        f"wrote {args.out}/runs.jsonl, summary.json, results.md, claims.md, "
         + ", ".join(Path(p).name for p in summary["plots"])
     )
     return summary

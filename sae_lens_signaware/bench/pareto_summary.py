@@ -7,6 +7,8 @@
   every breakpoint of either curve inside the overlap (the overlap's ends
   included). Between breakpoints both curves are linear in log L0, so so is
   their difference: higher at every breakpoint means higher everywhere.
+  The same test is made on CE loss recovered, against every other baseline,
+  and per seed (each seed's own curves), to show how often it holds.
 - Dead-fraction ratio: the geometric mean over targets of
   ``max(dead_gated, floor) / max(dead_sa, floor)``, with each side's per-target
   mean over seeds and one ``floor`` for both: half a latent of the wider SAE
@@ -113,6 +115,17 @@ def geometric_mean_ratio(
     return math.exp(statistics.fmean(logs))
 
 
+def seed_curve(
+    rows: list[dict[str, Any]], cell: str, arch: str, seed: int, metric: str
+) -> list[Point]:
+    """``(L0, metric)`` per target of one seed's runs of ``arch`` in ``cell``."""
+    return sorted(
+        (float(r["l0"]), float(r[metric]))
+        for r in rows
+        if r["cell"] == cell and r["arch"] == arch and r["seed"] == seed
+    )
+
+
 def _by_target(groups: list[dict[str, Any]], cell: str, arch: str) -> dict[float, Any]:
     return {g["target"]: g for g in groups if g["cell"] == cell and g["arch"] == arch}
 
@@ -127,7 +140,27 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "ev_dominance_sa_over_gated": pareto_dominance(
                 curve(groups, cell, SA, "explained_variance"),
                 curve(groups, cell, GATED, "explained_variance"),
+            ),
+            "ce_dominance_sa_over_gated": pareto_dominance(
+                curve(groups, cell, SA, "ce_loss_recovered"),
+                curve(groups, cell, GATED, "ce_loss_recovered"),
+            ),
+        }
+        seeds = sorted({r["seed"] for r in rows if r["cell"] == cell})
+        entry["ev_dominance_per_seed"] = {
+            str(seed): pareto_dominance(
+                seed_curve(rows, cell, SA, seed, "explained_variance"),
+                seed_curve(rows, cell, GATED, seed, "explained_variance"),
+            )["dominates"]
+            for seed in seeds
+        }
+        entry["ev_sa_over_baselines"] = {
+            name: pareto_dominance(
+                curve(groups, cell, SA, "explained_variance"),
+                curve(groups, cell, name, "explained_variance"),
             )
+            for name, arch in ARCHS.items()
+            if name != SA and not arch.ablation
         }
         common = sorted(set(sa) & set(gated))
         floor = (
