@@ -64,7 +64,7 @@ class ParetoSettings:
     targets: list[float] = field(default_factory=lambda: [4.0, 8.0, 16.0, 32.0])
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     archs: list[str] = field(default_factory=lambda: list(ARCHS))
-    n_steps: int = 1500
+    n_steps: int = 1000  # x 1024 tokens: one pass over the 1M cached tokens
     batch_size: int = 1024
     lr: float = 3e-4
     train_tokens: int = 1_000_000
@@ -250,6 +250,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--train-tokens", type=int, default=None)
+    parser.add_argument(
+        "--b-dec-init",
+        choices=["mean", "zeros"],
+        default=None,
+        help="b_dec at the start: the training mean (default) or SAELens's zeros",
+    )
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/activations"))
     parser.add_argument(
         "--threads",
@@ -270,6 +276,7 @@ def settings_from_args(args: argparse.Namespace) -> ParetoSettings:
         ("seeds", "seeds"),
         ("steps", "n_steps"),
         ("train_tokens", "train_tokens"),
+        ("b_dec_init", "b_dec_init"),
     ):
         if getattr(args, name) is not None:
             values[key] = getattr(args, name)

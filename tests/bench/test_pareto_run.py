@@ -66,3 +66,25 @@ def test_quick_pareto_writes_rows_summary_tables_and_plots(tmp_path, capsys) -> 
     settings.n_steps = 31
     with pytest.raises(ValueError, match="another --out"):
         run_pareto(out, settings, cache_dir=cache)
+
+
+def test_settings_from_the_command_line() -> None:
+    import argparse
+
+    from sae_lens_signaware.bench.pareto import add_arguments, settings_from_args
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    default = settings_from_args(parser.parse_args([]))
+    assert default.b_dec_init == "mean" and default.n_steps == 1000
+    assert default.cells == ["resid", "mlp_out", "attn_out"]
+    args = parser.parse_args(
+        ["--quick", "--b-dec-init", "zeros", "--targets", "4", "32", "--steps", "9"]
+    )
+    quick = settings_from_args(args)
+    assert quick.b_dec_init == "zeros" and quick.targets == [4.0, 32.0]
+    assert quick.n_steps == 9 and quick.cells == ["mlp_out"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--b-dec-init", "median"])
+    with pytest.raises(SystemExit, match="unknown cell or arch: mlp"):
+        settings_from_args(parser.parse_args(["--cells", "mlp"]))
