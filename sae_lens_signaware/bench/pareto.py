@@ -18,7 +18,7 @@ runs found there, so a sweep can be stopped and resumed. ``summary.json``,
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,11 @@ from sae_lens_signaware.bench.cached_training import (
     reconstruction_metrics,
     train_on_cached,
 )
-from sae_lens_signaware.bench.pareto_archs import ARCHS, attach_l0_controller
+from sae_lens_signaware.bench.pareto_archs import (
+    ARCHS,
+    attach_l0_controller,
+    settled_coefficient,
+)
 from sae_lens_signaware.bench.pareto_claims import claims, format_claims
 from sae_lens_signaware.bench.pareto_report import format_results, plot_cells
 from sae_lens_signaware.bench.pareto_summary import summarize
@@ -119,12 +123,19 @@ def train_one(
     ce_tokens: torch.Tensor,
     model: HookedTransformer,
     settings: ParetoSettings,
+    settled_from: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Train one (cell, arch, target, seed) and return its row."""
+    """Train one (cell, arch, target, seed) and return its row.
+
+    ``settled_from``: a controlled run whose final coefficient this one keeps fixed.
+    """
     arch = ARCHS[arch_name]
     d_in = train.shape[1]
     d_sae = arch.width * settings.width_multiplier * d_in
     cfg = arch.make(d_in, d_sae, target)
+    if settled_from is not None:
+        name, value = settled_coefficient(settled_from, d_in)
+        cfg = replace(cfg, **{f"{name}_coefficient": value})
     controller: list[torch.Tensor] = []
     coefficient = arch.controlled
 
@@ -152,6 +163,8 @@ def train_one(
         **ce_loss_recovered(model, sae, ce_tokens, CELLS[cell]),
         "train_seconds": seconds,
     }
+    if settled_from is not None:
+        row["fixed_coefficient"] = {name: value}
     if controller:
         row["controlled_coefficient"] = coefficient
         row["final_coefficient_scale"] = float(controller[0][1].exp())
@@ -197,8 +210,34 @@ def run_pareto(
             model, read_texts("validation"), 128, settings.ce_tokens
         )
         for arch, target, seed in todo:
+            source = ARCHS[arch].settled_from
+            settled = None
+            if source is not None:
+                # re-read: another process may have finished the controlled run
+                found = [
+                    r
+                    for r in read_rows(runs_path)
+                    if run_key(r) == (cell, source, target, seed)
+                ]
+                if not found:
+                    print(
+                        f"[pareto] {cell} {arch} T={target:g} seed={seed}: skipped, "
+                        f"no finished {source} run to take its coefficient from",
+                        flush=True,
+                    )
+                    continue
+                settled = found[0]
             row = train_one(
-                cell, arch, target, seed, train, val, ce_tokens, model, settings
+                cell,
+                arch,
+                target,
+                seed,
+                train,
+                val,
+                ce_tokens,
+                model,
+                settings,
+                settled,
             )
             with open(runs_path, "a") as f:
                 f.write(json.dumps(row) + "\n")

@@ -5,7 +5,7 @@ Each verdict follows a fixed rule (``RULES``), applied to the summary of
 written by hand:
 
 - EV vs L0 (paper: SA-GSAE at H dominates Gated at 2H on 3 of 6 cells, within
-  0.025 on the rest): *holds* if SA-GSAE strictly dominates on at least half of
+  0.025 on the rest), against each Gated variant (controlled and fixed ``l1``): *holds* if SA-GSAE strictly dominates on at least half of
   the cells and is within 0.025 (min EV difference >= -0.025) on the others;
   *holds partly* if it dominates on some cell or is within 0.025 on all;
   otherwise *does not hold*.
@@ -24,7 +24,13 @@ written by hand:
 import statistics
 from typing import Any
 
-from sae_lens_signaware.bench.pareto_archs import ARCHS, GATED, SA
+from sae_lens_signaware.bench.pareto_archs import (
+    ARCHS,
+    GATED,
+    GATED_VARIANTS,
+    SA,
+    label,
+)
 
 HOLDS, PARTLY, NOT = "holds", "holds partly", "does not hold"
 EV_MARGIN = 0.025
@@ -43,15 +49,21 @@ def _mean(groups: list[dict[str, Any]], metric: str) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def ev_claim(summary: dict[str, Any]) -> dict[str, Any]:
-    cells = summary["cells"]
+def ev_claim(summary: dict[str, Any], gated: str = GATED) -> dict[str, Any] | None:
+    cells = {
+        c: d["versus"][gated]
+        for c, d in summary["cells"].items()
+        if gated in d["versus"]
+    }
+    if not cells:
+        return None
     found, dominated, within = [], 0, 0
-    for cell, derived in cells.items():
-        dom = derived["ev_dominance_sa_over_gated"]
+    for cell, vs in cells.items():
+        dom = vs["ev_dominance"]
         if dom["dominates"] is None:
             found.append(f"{cell}: no L0 overlap")
             continue
-        per_seed = derived.get("ev_dominance_per_seed", {})
+        per_seed = vs["ev_dominance_per_seed"]
         seeds = f", {sum(bool(v) for v in per_seed.values())}/{len(per_seed)} seeds"
         dominated += bool(dom["dominates"])
         within += dom["min_difference"] >= -EV_MARGIN
@@ -61,9 +73,9 @@ def ev_claim(summary: dict[str, Any]) -> dict[str, Any]:
         )
     n = len(cells)
     others_within = all(
-        d["ev_dominance_sa_over_gated"]["dominates"]
-        or (d["ev_dominance_sa_over_gated"].get("min_difference", -1) >= -EV_MARGIN)
-        for d in cells.values()
+        vs["ev_dominance"]["dominates"]
+        or vs["ev_dominance"].get("min_difference", -1) >= -EV_MARGIN
+        for vs in cells.values()
     )
     if n and 2 * dominated >= n and others_within:
         verdict = HOLDS
@@ -72,21 +84,23 @@ def ev_claim(summary: dict[str, Any]) -> dict[str, Any]:
     else:
         verdict = NOT
     return {
-        "claim": "SA-GSAE (H) Pareto-dominates Gated (2H) on EV vs L0",
+        "claim": f"SA-GSAE (H) Pareto-dominates {label(gated)} on EV vs L0",
         "paper": "3 of 6 cells; within 0.025 on the rest",
         "found": f"{dominated} of {n} cells. " + "; ".join(found),
         "verdict": verdict,
     }
 
 
-def dead_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
+def dead_claims(summary: dict[str, Any], gated: str = GATED) -> list[dict[str, Any]]:
     out = []
     for cell, derived in summary["cells"].items():
-        ratio = derived["dead_ratio_gated_over_sa"]
-        floor = derived["dead_ratio_floor"]
-        gated = [g for g in _groups(summary, GATED) if g["cell"] == cell]
+        if gated not in derived["versus"]:
+            continue
+        ratio = derived["versus"][gated]["dead_ratio"]
+        floor = derived["versus"][gated]["dead_ratio_floor"]
+        others = [g for g in _groups(summary, gated) if g["cell"] == cell]
         sa = [g for g in _groups(summary, SA) if g["cell"] == cell]
-        gated_dead, sa_dead = _mean(gated, "dead_fraction"), _mean(sa, "dead_fraction")
+        gated_dead, sa_dead = _mean(others, "dead_fraction"), _mean(sa, "dead_fraction")
         if ratio is None or gated_dead is None or sa_dead is None:
             continue
         found = (
@@ -101,7 +115,7 @@ def dead_claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
             verdict = HOLDS if ratio >= bound else PARTLY if ratio > 1 else NOT
         out.append(
             {
-                "claim": f"Dead fraction falls, Gated (2H) / SA-GSAE (H), {cell}",
+                "claim": f"Dead fraction falls, {label(gated)} / SA-GSAE (H), {cell}",
                 "paper": PAPER_DEAD.get(cell, "-"),
                 "found": found,
                 "verdict": verdict,
@@ -156,7 +170,10 @@ def tie_claim(summary: dict[str, Any]) -> dict[str, Any] | None:
 
 def claims(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per claim: ``claim``, ``paper``, ``found``, ``verdict``."""
-    rows = [ev_claim(summary), *dead_claims(summary)]
+    rows = []
+    for gated in GATED_VARIANTS:
+        ev = ev_claim(summary, gated)
+        rows += ([ev] if ev is not None else []) + dead_claims(summary, gated)
     rows += [r for r in (no_aux_claim(summary), tie_claim(summary)) if r is not None]
     return rows
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Any
 
-from sae_lens_signaware.bench.pareto_archs import ARCHS
+from sae_lens_signaware.bench.pareto_archs import ARCHS, label
 
 COLUMNS = [
     ("l0", "L0", "{:.1f}"),
@@ -18,10 +18,6 @@ PLOTTED = [
     ("dead_fraction", "dead fraction"),
     ("ce_loss_recovered", "CE loss recovered"),
 ]
-
-
-def _label(arch: str) -> str:
-    return ARCHS[arch].label if arch in ARCHS else arch
 
 
 def _cell(stat: dict[str, float] | None, fmt: str, n: int) -> str:
@@ -52,29 +48,34 @@ def format_results(summary: dict[str, Any], header: str = "") -> str:
         lines += ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
         for g in groups:
             n = len(g["seeds"])
-            values = [_label(g["arch"]), str(g["d_sae"]), f"{g['target']:g}", str(n)]
+            values = [label(g["arch"]), str(g["d_sae"]), f"{g['target']:g}", str(n)]
             values += [_cell(g.get(key), fmt, n) for key, _, fmt in COLUMNS]
             lines.append("| " + " | ".join(values) + " |")
-        dom = derived["ev_dominance_sa_over_gated"]
         lines.append("")
-        if dom["dominates"] is None:
+        for gated, vs in derived["versus"].items():
+            dom = vs["ev_dominance"]
+            if dom["dominates"] is None:
+                lines.append(
+                    f"- EV vs L0, SA-GSAE (H) over {label(gated)}: no overlapping L0 range."
+                )
+            else:
+                low, high = dom["overlap"]
+                verdict = (
+                    "strictly dominates" if dom["dominates"] else "does not dominate"
+                )
+                per_seed = vs["ev_dominance_per_seed"]
+                lines.append(
+                    f"- EV vs L0: SA-GSAE (H) {verdict} {label(gated)} on L0 "
+                    f"{low:.1f}-{high:.1f} (min EV difference {dom['min_difference']:+.3f} "
+                    f"over {len(dom['points'])} points, linear in log L0; dominates in "
+                    f"{sum(bool(v) for v in per_seed.values())} of {len(per_seed)} seeds)."
+                )
             lines.append(
-                "- EV vs L0, SA-GSAE (H) over Gated (2H): no overlapping L0 range."
+                f"- Dead fraction, geometric mean ratio {label(gated)} / SA over targets "
+                f"{vs['dead_ratio_targets']}: {_fmt(vs['dead_ratio'], '{:.2f}')} "
+                "(zero dead floored at half a latent of the wider SAE, "
+                f"{_fmt(vs['dead_ratio_floor'], '{:.2g}')})."
             )
-        else:
-            low, high = dom["overlap"]
-            verdict = "strictly dominates" if dom["dominates"] else "does not dominate"
-            lines.append(
-                f"- EV vs L0: SA-GSAE (H) {verdict} Gated (2H) on L0 {low:.1f}-{high:.1f} "
-                f"(min EV difference {dom['min_difference']:+.3f} over "
-                f"{len(dom['points'])} points, linear in log L0)."
-            )
-        lines.append(
-            "- Dead fraction, geometric mean ratio Gated/SA over targets "
-            f"{derived['dead_ratio_targets']}: {_fmt(derived['dead_ratio_gated_over_sa'], '{:.2f}')} "
-            "(zero dead floored at half a latent of the wider SAE, "
-            f"{_fmt(derived['dead_ratio_floor'], '{:.2g}')})."
-        )
         tied = derived["ev_tied_minus_untied"]
         lines.append(
             f"- EV tied minus untied thresholds (mean over targets): {_fmt(tied['mean'], '{:+.3f}')}."
@@ -86,7 +87,7 @@ def format_results(summary: dict[str, Any], header: str = "") -> str:
                 for t, v in per_target.items()
             )
             lines.append(
-                f"- Ablation {_label(name)}, EV minus SA-GSAE: {diffs or 'n/a'}."
+                f"- Ablation {label(name)}, EV minus SA-GSAE: {diffs or 'n/a'}."
             )
         lines.append("")
     return "\n".join(lines)
@@ -119,7 +120,7 @@ def plot_cells(summary: dict[str, Any], out_dir: Path) -> list[Path]:
                     marker="o",
                     capsize=3,
                     linestyle="--" if ARCHS[arch].ablation else "-",
-                    label=_label(arch),
+                    label=label(arch),
                 )
             ax.set_xscale("log")
             ax.set_xlabel("L0 (held-out)")

@@ -1,6 +1,7 @@
 """Derived numbers of the Pareto benchmark, from its rows (one per finished run).
 
 - Per (cell, arch, target): mean and sample standard deviation over seeds.
+- ``versus[gated]`` for each Gated variant (controlled and fixed ``l1``):
 - Dominance: each architecture's EV-vs-L0 curve is its per-target means, joined
   by straight lines in log L0 (``interpolate_at_l0``). On the overlap of the two
   curves' L0 ranges, SA-GSAE strictly dominates Gated when its EV is higher at
@@ -21,7 +22,7 @@ from collections import defaultdict
 from typing import Any
 
 from sae_lens_signaware.bench.default_vs_gated import interpolate_at_l0
-from sae_lens_signaware.bench.pareto_archs import ARCHS, GATED, SA
+from sae_lens_signaware.bench.pareto_archs import ARCHS, GATED_VARIANTS, SA
 
 METRICS = (
     "l0",
@@ -130,29 +131,61 @@ def _by_target(groups: list[dict[str, Any]], cell: str, arch: str) -> dict[float
     return {g["target"]: g for g in groups if g["cell"] == cell and g["arch"] == arch}
 
 
+def versus(
+    rows: list[dict[str, Any]], groups: list[dict[str, Any]], cell: str, gated: str
+) -> dict[str, Any]:
+    """SA-GSAE against one Gated variant in ``cell``: dominance and dead ratio."""
+    sa, other = _by_target(groups, cell, SA), _by_target(groups, cell, gated)
+    seeds = sorted(
+        {r["seed"] for r in rows if r["cell"] == cell and r["arch"] == gated}
+    )
+    common = sorted(set(sa) & set(other))
+    floor = (
+        0.5 / max(other[common[0]]["d_sae"], sa[common[0]]["d_sae"]) if common else None
+    )
+    return {
+        "ev_dominance": pareto_dominance(
+            curve(groups, cell, SA, "explained_variance"),
+            curve(groups, cell, gated, "explained_variance"),
+        ),
+        "ce_dominance": pareto_dominance(
+            curve(groups, cell, SA, "ce_loss_recovered"),
+            curve(groups, cell, gated, "ce_loss_recovered"),
+        ),
+        "ev_dominance_per_seed": {
+            str(seed): pareto_dominance(
+                seed_curve(rows, cell, SA, seed, "explained_variance"),
+                seed_curve(rows, cell, gated, seed, "explained_variance"),
+            )["dominates"]
+            for seed in seeds
+        },
+        "dead_ratio": (
+            geometric_mean_ratio(
+                [other[t]["dead_fraction"]["mean"] for t in common],
+                [sa[t]["dead_fraction"]["mean"] for t in common],
+                floor or 0.0,
+                floor or 0.0,
+            )
+            if common
+            else None
+        ),
+        "dead_ratio_floor": floor,
+        "dead_ratio_targets": common,
+    }
+
+
 def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """``{"groups": [...], "cells": {cell: derived numbers}}``."""
     groups = aggregate(rows)
     cells: dict[str, Any] = {}
     for cell in sorted({g["cell"] for g in groups}):
-        sa, gated = _by_target(groups, cell, SA), _by_target(groups, cell, GATED)
+        sa = _by_target(groups, cell, SA)
         entry: dict[str, Any] = {
-            "ev_dominance_sa_over_gated": pareto_dominance(
-                curve(groups, cell, SA, "explained_variance"),
-                curve(groups, cell, GATED, "explained_variance"),
-            ),
-            "ce_dominance_sa_over_gated": pareto_dominance(
-                curve(groups, cell, SA, "ce_loss_recovered"),
-                curve(groups, cell, GATED, "ce_loss_recovered"),
-            ),
-        }
-        seeds = sorted({r["seed"] for r in rows if r["cell"] == cell})
-        entry["ev_dominance_per_seed"] = {
-            str(seed): pareto_dominance(
-                seed_curve(rows, cell, SA, seed, "explained_variance"),
-                seed_curve(rows, cell, GATED, seed, "explained_variance"),
-            )["dominates"]
-            for seed in seeds
+            "versus": {
+                name: versus(rows, groups, cell, name)
+                for name in GATED_VARIANTS
+                if _by_target(groups, cell, name)
+            }
         }
         entry["ev_sa_over_baselines"] = {
             name: pareto_dominance(
@@ -162,24 +195,6 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             for name, arch in ARCHS.items()
             if name != SA and not arch.ablation
         }
-        common = sorted(set(sa) & set(gated))
-        floor = (
-            0.5 / max(gated[common[0]]["d_sae"], sa[common[0]]["d_sae"])
-            if common
-            else None
-        )
-        entry["dead_ratio_gated_over_sa"] = (
-            geometric_mean_ratio(
-                [gated[t]["dead_fraction"]["mean"] for t in common],
-                [sa[t]["dead_fraction"]["mean"] for t in common],
-                floor or 0.0,
-                floor or 0.0,
-            )
-            if common
-            else None
-        )
-        entry["dead_ratio_floor"] = floor
-        entry["dead_ratio_targets"] = common
         ablations: dict[str, Any] = {}
         for name, arch in ARCHS.items():
             if not arch.ablation:

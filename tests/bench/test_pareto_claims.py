@@ -68,6 +68,22 @@ def test_all_claims_hold_when_the_rows_say_so() -> None:
     assert tie["verdict"] == HOLDS and "mlp_out +0.0010" in tie["found"]
 
 
+def test_each_gated_variant_gets_its_own_rows() -> None:
+    rows = _cell("mlp_out", 0.6, 0.5, gated_dead=0.2)
+    rows += [
+        {**r, "arch": "gated_fixed", "explained_variance": 0.7}
+        for r in rows
+        if r["arch"] == "gated"
+    ]
+    found = _by_claim(summarize(rows))
+    assert (
+        found["SA-GSAE (H) Pareto-dominates Gated (2H) on EV vs L0"]["verdict"] == HOLDS
+    )
+    fixed = found["SA-GSAE (H) Pareto-dominates Gated, fixed l1 (2H) on EV vs L0"]
+    assert fixed["verdict"] == NOT and "min EV difference -0.060" in fixed["found"]
+    assert "Dead fraction falls, Gated, fixed l1 (2H) / SA-GSAE (H), mlp_out" in found
+
+
 def test_losing_cells_and_no_collapse_do_not_hold() -> None:
     rows = _cell("mlp_out", 0.5, 0.6, gated_dead=0.0)  # SA loses by 0.1
     rows += _cell("attn_out", 0.59, 0.6, gated_dead=0.0)  # SA within 0.025

@@ -41,10 +41,14 @@ def test_quick_pareto_writes_rows_summary_tables_and_plots(tmp_path, capsys) -> 
 
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["cells"]) == {"mlp_out"}
-    assert "ev_dominance_sa_over_gated" in summary["cells"]["mlp_out"]
+    versus = summary["cells"]["mlp_out"]["versus"]
+    assert set(versus) == {"gated", "gated_fixed"}
+    fixed = by_arch["gated_fixed"]["fixed_coefficient"]["l1"]
+    assert fixed == pytest.approx(10 * by_arch["gated"]["final_coefficient_scale"])
     results = (out / "results.md").read_text()
     assert "| SA-GSAE (H) | 512 | 8 |" in results
-    assert "Dead fraction, geometric mean ratio Gated/SA" in results
+    assert "Dead fraction, geometric mean ratio Gated (2H) / SA" in results
+    assert "Gated, fixed l1 (2H)" in (out / "claims.md").read_text()
     assert (out / "pareto_mlp_out.png").read_bytes()[:4] == b"\x89PNG"
     assert "| arch |" in capsys.readouterr().out
 

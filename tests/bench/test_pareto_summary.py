@@ -82,10 +82,15 @@ def test_summary_means_spreads_and_derived_numbers() -> None:
     assert math.isclose(sa8["explained_variance"]["mean"], 0.61)
     assert math.isclose(sa8["explained_variance"]["std"], math.sqrt(2) * 0.01)
     cell = summary["cells"]["mlp_out"]
-    assert cell["ev_dominance_sa_over_gated"]["dominates"] is True
+    assert set(cell["versus"]) == {"gated"}  # no fixed-l1 Gated rows
+    gated = cell["versus"]["gated"]
+    assert gated["ev_dominance"]["dominates"] is True
+    assert gated["ev_dominance_per_seed"] == {"0": True}
     floor = 0.5 / 1024  # half a latent of the wider SAE, for both sides
     expected = math.sqrt((0.1 / floor) * (0.4 / floor))
-    assert cell["dead_ratio_gated_over_sa"] == pytest.approx(expected)
+    assert gated["dead_ratio"] == pytest.approx(expected)
+    assert cell["ev_sa_over_baselines"]["gated"]["dominates"] is True
+    assert cell["ev_sa_over_baselines"]["topk"]["dominates"] is None
     tied = cell["ev_tied_minus_untied"]
     assert tied["per_target"] == pytest.approx({"8.0": 0.06, "16.0": 0.04})
     assert tied["mean"] == pytest.approx(0.05)
@@ -97,4 +102,17 @@ def test_no_dead_on_either_side_is_a_ratio_of_one() -> None:
         _row("sa_gsae", 8, 0, 8.0, 0.6, 0.0, 512),
         _row("gated", 8, 0, 8.0, 0.5, 0.0, 1024),
     ]
-    assert summarize(rows)["cells"]["mlp_out"]["dead_ratio_gated_over_sa"] == 1.0
+    assert summarize(rows)["cells"]["mlp_out"]["versus"]["gated"]["dead_ratio"] == 1.0
+
+
+def test_settled_coefficient_of_a_controlled_run_only() -> None:
+    from sae_lens_signaware.bench.pareto_archs import settled_coefficient
+
+    row = _row("gated", 8, 0, 8.0, 0.5, 0.0, 1024)
+    with pytest.raises(ValueError, match="not driven by the controller"):
+        settled_coefficient(row, 128)
+    row["final_coefficient_scale"] = 2.5
+    # Gated's controlled l1 starts at 10
+    assert settled_coefficient(row, 128) == ("l1", pytest.approx(25.0))
+    with pytest.raises(ValueError, match="not driven by the controller"):
+        settled_coefficient({**_row("topk", 8, 0, 8.0, 0.5, 0.0, 1024)}, 128)
