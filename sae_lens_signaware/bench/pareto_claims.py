@@ -5,10 +5,11 @@ Each verdict follows a fixed rule (``RULES``), applied to the summary of
 written by hand:
 
 - EV vs L0 (paper: SA-GSAE at H dominates Gated at 2H on 3 of 6 cells, within
-  0.025 on the rest), against each Gated variant (controlled and fixed ``l1``): *holds* if SA-GSAE strictly dominates on at least half of
-  the cells and is within 0.025 (min EV difference >= -0.025) on the others;
-  *holds partly* if it dominates on some cell or is within 0.025 on all;
-  otherwise *does not hold*.
+  0.025 on the rest), against each Gated variant (controlled and fixed
+  ``l1``): *holds* if SA-GSAE strictly dominates on at least half of the cells
+  and is within 0.025 (min EV difference >= -0.025) on the others; *holds
+  partly* if it dominates on some cell or is within 0.025 on all; otherwise
+  *does not hold*.
 - Dead fraction (paper: Gated/SA ratio 100-500x on MLP output, 2-4x on
   attention output): *holds* if the ratio reaches the paper's lower bound,
   *holds partly* if it is above 1, otherwise *does not hold*.

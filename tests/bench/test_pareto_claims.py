@@ -9,6 +9,11 @@ from sae_lens_signaware.bench.pareto_claims import (
 )
 from sae_lens_signaware.bench.pareto_summary import summarize
 
+EV_GATED = "SA-GSAE (H) Pareto-dominates Gated (2H) on EV vs L0"
+DEAD_GATED = "Dead fraction falls, Gated (2H) / SA-GSAE (H), "
+NO_AUX = "Without the auxiliary loss the SAE collapses"
+TIE = "Tying the two thresholds barely changes EV"
+
 
 def _row(
     cell: str,
@@ -55,16 +60,16 @@ def test_all_claims_hold_when_the_rows_say_so() -> None:
     rows = _cell("mlp_out", 0.6, 0.5, gated_dead=0.2)
     rows += _cell("attn_out", 0.6, 0.5, gated_dead=0.01)
     found = _by_claim(summarize(rows))
-    ev = found["SA-GSAE (H) Pareto-dominates Gated (2H) on EV vs L0"]
+    ev = found[EV_GATED]
     assert ev["verdict"] == HOLDS and ev["found"].startswith("2 of 2 cells")
     assert "1/1 seeds" in ev["found"]
-    mlp = found["Dead fraction falls, Gated (2H) / SA-GSAE (H), mlp_out"]
+    mlp = found[DEAD_GATED + "mlp_out"]
     # 0.2 dead against none, floored at half a latent of 1024: 0.2 * 2048 = 409.6x
     assert mlp["verdict"] == HOLDS and mlp["found"].startswith("409.6x")
-    attn = found["Dead fraction falls, Gated (2H) / SA-GSAE (H), attn_out"]
+    attn = found[DEAD_GATED + "attn_out"]
     assert attn["verdict"] == HOLDS and attn["found"].startswith("20.5x")
-    assert found["Without the auxiliary loss the SAE collapses"]["verdict"] == HOLDS
-    tie = found["Tying the two thresholds barely changes EV"]
+    assert found[NO_AUX]["verdict"] == HOLDS
+    tie = found[TIE]
     assert tie["verdict"] == HOLDS and "mlp_out +0.0010" in tie["found"]
 
 
@@ -76,9 +81,7 @@ def test_each_gated_variant_gets_its_own_rows() -> None:
         if r["arch"] == "gated"
     ]
     found = _by_claim(summarize(rows))
-    assert (
-        found["SA-GSAE (H) Pareto-dominates Gated (2H) on EV vs L0"]["verdict"] == HOLDS
-    )
+    assert found[EV_GATED]["verdict"] == HOLDS
     fixed = found["SA-GSAE (H) Pareto-dominates Gated, fixed l1 (2H) on EV vs L0"]
     assert fixed["verdict"] == NOT and "min EV difference -0.060" in fixed["found"]
     assert "Dead fraction falls, Gated, fixed l1 (2H) / SA-GSAE (H), mlp_out" in found
@@ -95,13 +98,13 @@ def test_losing_cells_and_no_collapse_do_not_hold() -> None:
         if row["arch"] == "sa_untied":
             row["explained_variance"] += 0.05
     found = _by_claim(summarize(rows))
-    ev = found["SA-GSAE (H) Pareto-dominates Gated (2H) on EV vs L0"]
+    ev = found[EV_GATED]
     assert ev["verdict"] == NOT and ev["found"].startswith("0 of 2 cells")
     assert "min EV difference -0.100" in ev["found"]
-    dead = found["Dead fraction falls, Gated (2H) / SA-GSAE (H), mlp_out"]
+    dead = found[DEAD_GATED + "mlp_out"]
     assert dead["verdict"] == NOT and dead["found"].startswith("1.0x")
-    assert found["Without the auxiliary loss the SAE collapses"]["verdict"] == NOT
-    tie = found["Tying the two thresholds barely changes EV"]
+    assert found[NO_AUX]["verdict"] == NOT
+    tie = found[TIE]
     assert tie["verdict"] == NOT and "-0.0490" in tie["found"]
 
 
@@ -115,13 +118,13 @@ def test_partial_verdicts_and_cells_without_a_paper_figure() -> None:
             row["ce_loss_recovered"] = row["explained_variance"] - 0.1
     summary = summarize(rows)
     found = _by_claim(summary)
-    ev = found["SA-GSAE (H) Pareto-dominates Gated (2H) on EV vs L0"]
+    ev = found[EV_GATED]
     assert ev["verdict"] == PARTLY and ev["found"].startswith("2 of 3 cells")
-    mlp = found["Dead fraction falls, Gated (2H) / SA-GSAE (H), mlp_out"]
+    mlp = found[DEAD_GATED + "mlp_out"]
     assert mlp["verdict"] == PARTLY
-    resid = found["Dead fraction falls, Gated (2H) / SA-GSAE (H), resid"]
+    resid = found[DEAD_GATED + "resid"]
     assert resid["verdict"] == "no paper figure"
-    assert found["Without the auxiliary loss the SAE collapses"]["verdict"] == PARTLY
+    assert found[NO_AUX]["verdict"] == PARTLY
     table = format_claims(summary)
     assert "| claim | paper | here | verdict |" in table
     assert "**holds partly**" in table and "Verdict rules:" in table
