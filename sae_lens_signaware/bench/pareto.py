@@ -38,6 +38,7 @@ from sae_lens_signaware.bench.cached_training import (
 )
 from sae_lens_signaware.bench.pareto_archs import (
     ARCHS,
+    Arch,
     attach_l0_controller,
     settled_coefficient,
 )
@@ -103,9 +104,11 @@ def run_key(row: dict[str, Any]) -> tuple[str, str, float, int]:
 def _check_fingerprint(
     rows: list[dict[str, Any]], settings: ParetoSettings, path: Path
 ) -> None:
-    mine = {k: getattr(settings, k) for k in FINGERPRINT}
     for row in rows:
-        theirs = {k: row.get(k) for k in FINGERPRINT}
+        # rows written before lr was recorded lack it
+        keys = FINGERPRINT + (("lr",) if "lr" in row else ())
+        mine = {k: getattr(settings, k) for k in keys}
+        theirs = {k: row.get(k) for k in keys}
         if theirs != mine:
             raise ValueError(
                 f"{path} holds runs with settings {theirs}, not {mine}; "
@@ -115,7 +118,7 @@ def _check_fingerprint(
 
 def train_one(
     cell: str,
-    arch_name: str,
+    arch_name: str | Arch,
     target: float,
     seed: int,
     train: torch.Tensor,
@@ -129,7 +132,7 @@ def train_one(
 
     ``settled_from``: a controlled run whose final coefficient this one keeps fixed.
     """
-    arch = ARCHS[arch_name]
+    arch = ARCHS[arch_name] if isinstance(arch_name, str) else arch_name
     d_in = train.shape[1]
     d_sae = arch.width * settings.width_multiplier * d_in
     cfg = arch.make(d_in, d_sae, target)
@@ -154,11 +157,12 @@ def train_one(
     row: dict[str, Any] = {
         "cell": cell,
         "hook": CELLS[cell],
-        "arch": arch_name,
+        "arch": arch.name,
         "target": target,
         "seed": seed,
         "d_sae": d_sae,
         **{k: getattr(settings, k) for k in FINGERPRINT},
+        "lr": settings.lr,
         **reconstruction_metrics(sae, val),
         **ce_loss_recovered(model, sae, ce_tokens, CELLS[cell]),
         "train_seconds": seconds,
@@ -255,7 +259,7 @@ def run_pareto(
     summary["seconds_this_call"] = time.perf_counter() - start
     header = (
         f"# Pareto benchmark ({DEFAULT_MODEL}, layer 1)\n\n"
-        f"{settings.n_steps} steps of {settings.batch_size} tokens "
+        f"{settings.n_steps} steps of {settings.batch_size} tokens at lr {settings.lr:g} "
         f"(from {settings.train_tokens} cached train tokens); metrics on the first "
         f"{settings.val_tokens} validation tokens, in whole 128-token windows (dead: "
         f"fires on none of them), CE loss recovered on the first "
@@ -289,6 +293,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--train-tokens", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None, help="3e-4 unless given")
     parser.add_argument(
         "--b-dec-init",
         choices=["mean", "zeros"],
@@ -316,6 +321,7 @@ def settings_from_args(args: argparse.Namespace) -> ParetoSettings:
         ("steps", "n_steps"),
         ("train_tokens", "train_tokens"),
         ("b_dec_init", "b_dec_init"),
+        ("lr", "lr"),
     ):
         if getattr(args, name) is not None:
             values[key] = getattr(args, name)

@@ -60,7 +60,9 @@ class Arch:
     ablation: bool = False
 
 
-def _sa(**overrides: Any) -> Callable[[int, int, float], TrainingSAEConfig]:
+def sa_variant(**overrides: Any) -> Callable[[int, int, float], TrainingSAEConfig]:
+    """SA-GSAE config maker with ``target_l0`` and ``overrides`` on our defaults."""
+
     def make(d_in: int, d_sae: int, target: float) -> TrainingSAEConfig:
         return SignAwareGatedTrainingSAEConfig(
             d_in=d_in,
@@ -107,7 +109,7 @@ def _abstopk(d_in: int, d_sae: int, target: float) -> TrainingSAEConfig:
 ARCHS: dict[str, Arch] = {
     a.name: a
     for a in [
-        Arch(SA, "SA-GSAE (H)", 1, _sa()),
+        Arch(SA, "SA-GSAE (H)", 1, sa_variant()),
         Arch(GATED, "Gated (2H)", 2, _gated, controlled="l1"),
         Arch("gated_fixed", "Gated, fixed l1 (2H)", 2, _gated, settled_from=GATED),
         Arch("jumprelu", "JumpReLU (2H)", 2, _jumprelu, controlled="l0"),
@@ -117,15 +119,21 @@ ARCHS: dict[str, Arch] = {
             "sa_one_sided",
             "SA one-sided gate (H)",
             1,
-            _sa(two_sided=False),
+            sa_variant(two_sided=False),
             ablation=True,
         ),
-        Arch("sa_no_aux", "SA no aux (H)", 1, _sa(aux_coefficient=0.0), ablation=True),
+        Arch(
+            "sa_no_aux",
+            "SA no aux (H)",
+            1,
+            sa_variant(aux_coefficient=0.0),
+            ablation=True,
+        ),
         Arch(
             "sa_untied",
             "SA untied thresholds (H)",
             1,
-            _sa(tie_thresholds=False),
+            sa_variant(tie_thresholds=False),
             ablation=True,
         ),
     ]

@@ -70,6 +70,9 @@ def test_quick_pareto_writes_rows_summary_tables_and_plots(tmp_path, capsys) -> 
     settings.n_steps = 31
     with pytest.raises(ValueError, match="another --out"):
         run_pareto(out, settings, cache_dir=cache)
+    settings.n_steps, settings.lr = 30, 1e-3
+    with pytest.raises(ValueError, match="'lr': 0.0003"):
+        run_pareto(out, settings, cache_dir=cache)
 
 
 def test_settings_from_the_command_line() -> None:
@@ -87,7 +90,8 @@ def test_settings_from_the_command_line() -> None:
     )
     quick = settings_from_args(args)
     assert quick.b_dec_init == "zeros" and quick.targets == [4.0, 32.0]
-    assert quick.n_steps == 9 and quick.cells == ["mlp_out"]
+    assert quick.n_steps == 9 and quick.cells == ["mlp_out"] and quick.lr == 3e-4
+    assert settings_from_args(parser.parse_args(["--lr", "1e-3"])).lr == 1e-3
     with pytest.raises(SystemExit):
         parser.parse_args(["--b-dec-init", "median"])
     with pytest.raises(SystemExit, match="unknown cell or arch: mlp"):
