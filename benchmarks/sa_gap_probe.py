@@ -20,12 +20,12 @@ from pathlib import Path
 import torch
 
 from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.bench.activations import (
-    cached_activations,
-    read_texts,
-    token_windows,
+from sae_lens_signaware.bench.pareto import (
+    ParetoSettings,
+    load_cell,
+    read_rows,
+    train_one,
 )
-from sae_lens_signaware.bench.pareto import CELLS, ParetoSettings, read_rows, train_one
 from sae_lens_signaware.bench.pareto_archs import ARCHS, Arch, sa_variant
 
 CELL, TARGET, SEED = "mlp_out", 8.0, 0
@@ -55,15 +55,7 @@ def main() -> None:
         from sae_lens_signaware.models import load_hooked_model
 
         model = load_hooked_model(DEFAULT_MODEL)
-        base = ParetoSettings()
-        hook = CELLS[CELL]
-        train = cached_activations(
-            model, hook, "train", base.train_tokens, cache_dir=args.cache_dir
-        )
-        val = cached_activations(
-            model, hook, "validation", base.val_tokens, cache_dir=args.cache_dir
-        )
-        ce_tokens = token_windows(model, read_texts("validation"), 128, base.ce_tokens)
+        train, val, ce_tokens = load_cell(model, CELL, ParetoSettings(), args.cache_dir)
     for name in todo:
         arch, lr = PROBES[name]
         settings = ParetoSettings(lr=lr)

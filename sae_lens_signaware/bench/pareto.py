@@ -118,7 +118,7 @@ def _check_fingerprint(
 
 def train_one(
     cell: str,
-    arch_name: str | Arch,
+    arch: str | Arch,
     target: float,
     seed: int,
     train: torch.Tensor,
@@ -132,7 +132,8 @@ def train_one(
 
     ``settled_from``: a controlled run whose final coefficient this one keeps fixed.
     """
-    arch = ARCHS[arch_name] if isinstance(arch_name, str) else arch_name
+    if isinstance(arch, str):
+        arch = ARCHS[arch]
     d_in = train.shape[1]
     d_sae = arch.width * settings.width_multiplier * d_in
     cfg = arch.make(d_in, d_sae, target)
@@ -175,6 +176,24 @@ def train_one(
     return row
 
 
+def load_cell(
+    model: HookedTransformer,
+    cell: str,
+    settings: ParetoSettings,
+    cache_dir: Path | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(train, val)`` activations of ``cell`` (cached) and the CE-eval token windows."""
+    hook = CELLS[cell]
+    train = cached_activations(
+        model, hook, "train", settings.train_tokens, cache_dir=cache_dir
+    )
+    val = cached_activations(
+        model, hook, "validation", settings.val_tokens, cache_dir=cache_dir
+    )
+    ce_tokens = token_windows(model, read_texts("validation"), 128, settings.ce_tokens)
+    return train, val, ce_tokens
+
+
 def run_pareto(
     out: Path,
     settings: ParetoSettings,
@@ -203,16 +222,7 @@ def run_pareto(
             from sae_lens_signaware.models import load_hooked_model
 
             model = load_hooked_model(DEFAULT_MODEL)
-        hook = CELLS[cell]
-        train = cached_activations(
-            model, hook, "train", settings.train_tokens, cache_dir=cache_dir
-        )
-        val = cached_activations(
-            model, hook, "validation", settings.val_tokens, cache_dir=cache_dir
-        )
-        ce_tokens = token_windows(
-            model, read_texts("validation"), 128, settings.ce_tokens
-        )
+        train, val, ce_tokens = load_cell(model, cell, settings, cache_dir)
         for arch, target, seed in todo:
             source = ARCHS[arch].settled_from
             settled = None

@@ -186,6 +186,22 @@ def run_polarity_dial(
     )
 
 
+def _dial(
+    rows: list[dict[str, Any]], name: str, fixed: str, value: float, swept: str
+) -> list[dict[str, Any]]:
+    """``name``'s rows at the first target L0 with ``fixed == value``, by ``swept``."""
+    return sorted(
+        (
+            r
+            for r in rows
+            if r["architecture"] == name
+            and r[fixed] == value
+            and r["target_l0"] == rows[0]["target_l0"]
+        ),
+        key=lambda r: r[swept],
+    )
+
+
 def _plot(
     rows: list[dict[str, Any]], names: list[str], base_p: float, base_rho: float
 ) -> Any:
@@ -195,28 +211,10 @@ def _plot(
         mine = [r for r in base if r["architecture"] == name]
         mine.sort(key=lambda r: r["l0"])
         plot_curve(axes[0], mine, "l0", "mse", name)
-        dial_p = sorted(
-            (
-                r
-                for r in rows
-                if r["architecture"] == name
-                and r["rho"] == base_rho
-                and r["target_l0"] == rows[0]["target_l0"]
-            ),
-            key=lambda r: r["p_plus"],
-        )
+        dial_p = _dial(rows, name, "rho", base_rho, "p_plus")
         plot_curve(axes[1], dial_p, "p_plus", "slope_plus", name)
         plot_curve(axes[2], dial_p, "p_plus", "slope_minus", name)
-        dial_rho = sorted(
-            (
-                r
-                for r in rows
-                if r["architecture"] == name
-                and r["p_plus"] == base_p
-                and r["target_l0"] == rows[0]["target_l0"]
-            ),
-            key=lambda r: r["rho"],
-        )
+        dial_rho = _dial(rows, name, "p_plus", base_p, "rho")
         plot_curve(axes[3], dial_rho, "rho", "mse", name)
     axes[0].set(
         xlabel="L0",
