@@ -1,4 +1,4 @@
-"""Adapt the sparsity coefficient so the running L0 settles on a target.
+"""Adapt a sparsity coefficient so the running L0 settles on a target.
 
 A proportional-integral controller in log space. With the batch error
 ``e = log(max(L0_batch, 0.1) / target_l0)``, each training step
@@ -10,11 +10,17 @@ and the next step's sparsity coefficient is ``coefficient * exp(log_scale)``.
 A log-space error is scale-free (twice the target moves the coefficient by the
 same factor at any target); the integral removes the steady-state error a fixed
 coefficient leaves; the proportional term damps the overshoot that comes from
-the thresholds' slow response. The state ``(integral, log_scale)`` is the SAE's
-buffer ``l0_controller``, so a resumed run carries on where it stopped.
+the thresholds' slow response.
+
+The state ``(integral, log_scale)`` is a 2-vector: the SA-GSAE keeps it in its
+buffer ``l0_controller`` (so a resumed run carries on where it stopped), and
+``training.trainer.SignAwareTrainer`` keeps one for an architecture that has
+no controller of its own. Both go through ``scale_coefficients`` and
+``observe_l0`` below.
 """
 
 import math
+from collections.abc import Mapping
 
 import torch
 
@@ -36,3 +42,31 @@ def update_controller(
     state[1] = (state[0] + proportional * error).clamp(
         -LOG_SCALE_LIMIT, LOG_SCALE_LIMIT
     )
+
+
+def controller_scale(state: torch.Tensor) -> float:
+    """``exp(log_scale)``: the factor on the controlled coefficient."""
+    return float(state[1].exp())
+
+
+def scale_coefficients(
+    state: torch.Tensor, coefficients: Mapping[str, float], names: tuple[str, ...]
+) -> dict[str, float]:
+    """``coefficients`` with each of ``names`` multiplied by ``exp(log_scale)``."""
+    factor = controller_scale(state)
+    return {k: v * factor if k in names else v for k, v in coefficients.items()}
+
+
+@torch.no_grad()
+def observe_l0(
+    state: torch.Tensor,
+    feature_acts: torch.Tensor,
+    target_l0: float,
+    gain: float,
+    proportional: float,
+) -> float:
+    """Update ``state`` from a batch of latents (any sign counts as firing);
+    return the new ``exp(log_scale)`` (logged as ``sparsity_scale``)."""
+    batch_l0 = float((feature_acts != 0).sum(-1, dtype=torch.float32).mean())
+    update_controller(state, batch_l0, target_l0, gain, proportional)
+    return controller_scale(state)

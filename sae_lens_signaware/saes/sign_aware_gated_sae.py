@@ -40,7 +40,7 @@ from sae_lens_signaware.saes.config import (
     SignAwareGatedSAEConfig,
     SignAwareGatedTrainingSAEConfig,
 )
-from sae_lens_signaware.saes.l0_controller import update_controller
+from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
 from sae_lens_signaware.saes.state_dict import (
     split_tied_threshold,
     validate_state_dict,
@@ -246,26 +246,21 @@ class SignAwareGatedTrainingSAE(
                 self.init_thresholds_from_data(step_input.sae_in)
             n_reset = self._reset_dead_thresholds(step_input.dead_neuron_mask)
         if self.cfg.target_l0 is not None:
-            factor = float(self.l0_controller[1].exp())
-            step_input = replace(
-                step_input,
-                coefficients={
-                    k: v * factor for k, v in step_input.coefficients.items()
-                },
+            coefficients = scale_coefficients(
+                self.l0_controller, step_input.coefficients, (self.cfg.sparsity,)
             )
+            step_input = replace(step_input, coefficients=coefficients)
         output = super().training_forward_pass(step_input)
         self._pi_gate = None
         acts = output.feature_acts.detach()
         if self.cfg.target_l0 is not None:
-            batch_l0 = float((acts != 0).float().sum(-1).mean())
-            update_controller(
+            output.metrics["sparsity_scale"] = observe_l0(
                 self.l0_controller,
-                batch_l0,
+                acts,
                 self.cfg.target_l0,
                 self.cfg.target_l0_gain,
                 self.cfg.target_l0_proportional,
             )
-            output.metrics["sparsity_scale"] = float(self.l0_controller[1].exp())
         output.metrics["l0_positive"] = lambda: (acts > 0).float().sum(-1).mean()
         output.metrics["l0_negative"] = lambda: (acts < 0).float().sum(-1).mean()
         output.metrics["threshold_resets"] = n_reset
