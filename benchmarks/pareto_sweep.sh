@@ -1,6 +1,9 @@
 #!/bin/bash
 # The committed Pareto sweep (docs/results/pareto and docs/results/pareto_lr_1e-3):
-# the same set of runs, in two halves in parallel with one torch thread each (a
+# the same set of runs (then made with `sae-signaware bench pareto`; since the
+# one-registry change, a rerun starts the SA-GSAE's thresholds at the target L0
+# rather than 16, and JumpReLU uses SAELens's own target_l0 instead of our
+# controller: see docs/results.md), in two halves in parallel with one torch thread each (a
 # 2-core machine). The actual session rebalanced the halves while running; the
 # runs are the same. Resumable: stop it any time and run it again.
 #
@@ -13,7 +16,7 @@
 #   HF_HUB_OFFLINE=1 HF_HUB_CACHE=../shared/assets/hf-cache/hub bash benchmarks/pareto_sweep.sh
 set -euo pipefail
 OUT=${OUT:-docs/results/pareto}
-P="sae-signaware bench pareto --steps 1000 --threads 1"
+P="sae-signaware compare --steps 1000 --threads 1"
 mkdir -p "$OUT"
 (
     $P --out "$OUT" --archs sa_gsae,gated,gated_fixed,jumprelu,topk --seeds 0
@@ -27,3 +30,4 @@ mkdir -p "$OUT"
 ) > "$OUT.b.log" 2>&1 &
 wait
 $P --out "$OUT" --archs sa_gsae --seeds 0  # rewrite the summary from all runs
+python benchmarks/paper_claims.py "$OUT"    # the claims table, claims.md

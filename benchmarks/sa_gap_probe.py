@@ -3,7 +3,7 @@
     python benchmarks/sa_gap_probe.py [--out docs/results/sa_gap_probe.jsonl]
 
 One cell (layer-1 MLP output), one target (L0 8), seed 0, the Pareto sweep's
-settings otherwise (``ParetoSettings``: 1000 steps of 1024 tokens, b_dec at
+settings otherwise (``CompareSettings``: 1000 steps of 1024 tokens, b_dec at
 the mean, same metrics):
 
 - learning rate 1e-3 instead of 3e-4, for the SA-GSAE and the architectures
@@ -20,16 +20,18 @@ from pathlib import Path
 import torch
 
 from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.bench.pareto import (
-    ParetoSettings,
+from sae_lens_signaware.comparison.baselines import ARCHS, Arch, sa_variant
+from sae_lens_signaware.comparison.sweep import (
+    CompareSettings,
     load_cell,
     read_rows,
     train_one,
 )
-from sae_lens_signaware.bench.pareto_archs import ARCHS, Arch, sa_variant
 
 CELL, TARGET, SEED = "mlp_out", 8.0, 0
-SA_L1 = Arch("sa_l1", "SA-GSAE, paper's l1 penalty (H)", 1, sa_variant(sparsity="l1"))
+SA_L1 = Arch(
+    "sa_l1", "SA-GSAE, paper's l1 penalty (H)", 1, True, sa_variant(sparsity="l1")
+)
 PROBES: dict[str, tuple[Arch, float]] = {
     **{
         f"{n} lr 1e-3": (ARCHS[n], 1e-3)
@@ -55,10 +57,12 @@ def main() -> None:
         from sae_lens_signaware.models import load_hooked_model
 
         model = load_hooked_model(DEFAULT_MODEL)
-        train, val, ce_tokens = load_cell(model, CELL, ParetoSettings(), args.cache_dir)
+        train, val, ce_tokens = load_cell(
+            model, CELL, CompareSettings(), args.cache_dir
+        )
     for name in todo:
         arch, lr = PROBES[name]
-        settings = ParetoSettings(lr=lr)
+        settings = CompareSettings(lr=lr)
         row = train_one(
             CELL, arch, TARGET, SEED, train, val, ce_tokens, model, settings
         )
@@ -68,15 +72,17 @@ def main() -> None:
             f.write(json.dumps(row) + "\n")
         print(
             f"{name}: L0 {row['l0']:.1f} EV {row['explained_variance']:.3f} "
-            f"CE rec {row['ce_loss_recovered']:.3f} dead {row['dead_fraction']:.3f}",
+            f"CE rec {row['ce_loss_score']:.3f} dead {row['dead_fraction']:.3f}",
             flush=True,
         )
-    print("| probe | L0 | EV | CE rec. | dead | bipolar |\n|---|---|---|---|---|---|")
+    print(
+        "| probe | L0 | EV | CE rec. | dead | both signs |\n|---|---|---|---|---|---|"
+    )
     for r in read_rows(args.out):
         print(
             f"| {r['probe']} | {r['l0']:.1f} | {r['explained_variance']:.3f} | "
-            f"{r['ce_loss_recovered']:.3f} | {r['dead_fraction']:.3f} | "
-            f"{r['bipolar_share_of_live']:.2f} |"
+            f"{r['ce_loss_score']:.3f} | {r['dead_fraction']:.3f} | "
+            f"{r['both_signs_share_of_live']:.2f} |"
         )
 
 

@@ -4,7 +4,7 @@
     sae-signaware main-job [...]  train, evaluate and save the main SA-GSAE
     sae-signaware dashboard ...   static two-polarity dashboard of a saved SAE
     sae-signaware synthetic ...   synthetic protocols with known ground truth
-    sae-signaware bench pareto    EV / dead / CE recovered vs L0 across architectures
+    sae-signaware compare ...     EV / dead / CE loss score vs L0 across architectures
 
 A subcommand is a ``Command`` in ``COMMANDS``: it adds its flags to its parser
 and runs on the parsed namespace. A ``passthrough`` command gets the raw
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sae_lens_signaware import main_job, train
-from sae_lens_signaware.bench import pareto
+from sae_lens_signaware.comparison import sweep
 from sae_lens_signaware.dashboard import cli as dashboard_cli
 from sae_lens_signaware.synthetic import cli as synthetic_cli
 
@@ -33,27 +33,6 @@ class Command:
 
 def _run_train(args: argparse.Namespace) -> None:
     train.main(args.rest)
-
-
-#: ``bench`` subcommands: name -> (help, add_arguments, run).
-BENCHMARKS: dict[str, tuple[str, Any, Any]] = {
-    "pareto": (
-        "EV, dead fraction and CE loss recovered vs L0: SA-GSAE, its ablations, "
-        "SAELens's Gated, JumpReLU, TopK, AbsTopK",
-        pareto.add_arguments,
-        pareto.run,
-    ),
-}
-
-
-def _add_bench_arguments(parser: argparse.ArgumentParser) -> None:
-    benches = parser.add_subparsers(dest="benchmark", required=True)
-    for name, (help_text, add_arguments, _) in BENCHMARKS.items():
-        add_arguments(benches.add_parser(name, help=help_text, description=help_text))
-
-
-def _run_bench(args: argparse.Namespace) -> Any:
-    return BENCHMARKS[args.benchmark][2](args)
 
 
 COMMANDS = [
@@ -76,10 +55,11 @@ COMMANDS = [
         dashboard_cli.add_arguments,
     ),
     Command(
-        "bench",
-        "benchmarks on the real TinyStories model (bench pareto [--quick] ...)",
-        _run_bench,
-        _add_bench_arguments,
+        "compare",
+        "train the SA-GSAE and SAELens's architectures at matched L0 on cached "
+        "activations; EV, dead fraction and CE loss score vs L0 (--quick: minutes)",
+        sweep.run,
+        sweep.add_arguments,
     ),
     Command(
         "synthetic",

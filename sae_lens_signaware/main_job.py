@@ -28,7 +28,7 @@ from sae_lens_signaware.checks import HookShapeError
 from sae_lens_signaware.evaluation import evaluate
 from sae_lens_signaware.models import load_hooked_model
 from sae_lens_signaware.saes import SignAwareGatedTrainingSAEConfig
-from sae_lens_signaware.train import run_training
+from sae_lens_signaware.training import run_training
 
 METRICS_FILENAME = "metrics.json"
 

@@ -17,6 +17,23 @@ os.environ.setdefault(ASSETS_ENV, str(REPO.parent / "shared" / "assets"))
 use_offline_hub()
 
 
+#: fixtures that load or train on the real TinyStories model
+REAL_MODEL_FIXTURES = {
+    "tinystories_model",
+    "mlp_out_acts",
+    "signed_sae",
+    "val_windows",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses the real model is ``integration``, marked or not, so
+    ``-m "not integration"`` runs only the fast tests."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
 @pytest.fixture(autouse=True)
 def _seed() -> None:
     torch.manual_seed(0)
@@ -43,7 +60,7 @@ def tinystories_model():
 @pytest.fixture(scope="session")
 def mlp_out_acts(tinystories_model) -> dict[str, torch.Tensor]:
     """Real layer-1 MLP-output activations: 64k train and 8k validation tokens."""
-    from sae_lens_signaware.bench.activations import cached_activations
+    from sae_lens_signaware.activations import cached_activations
 
     hook = "blocks.1.hook_mlp_out"
     return {
@@ -63,6 +80,6 @@ def signed_sae(mlp_out_acts: dict[str, torch.Tensor]) -> SAE[Any]:
 @pytest.fixture(scope="session")
 def val_windows(tinystories_model) -> torch.Tensor:
     """32 validation windows of 128 tokens."""
-    from sae_lens_signaware.bench.activations import read_texts, token_windows
+    from sae_lens_signaware.activations import read_texts, token_windows
 
     return token_windows(tinystories_model, read_texts("validation"), 128, 4096)

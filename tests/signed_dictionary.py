@@ -7,7 +7,7 @@ import torch
 from sae_lens import SAE
 
 from sae_lens_signaware import SignAwareGatedTrainingSAEConfig
-from sae_lens_signaware.bench.cached_training import TrainSettings, train_on_cached
+from sae_lens_signaware.training import TrainSettings, train_on_cached
 
 HOOK = "blocks.1.hook_mlp_out"
 D_SAE = 256

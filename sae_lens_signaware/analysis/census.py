@@ -13,9 +13,16 @@ Over ``N`` tokens with signed activations ``f_ti`` and decoder rows ``d_i = W_de
 summed over tokens, so ``E_i^+- / sum_j E_j`` is the share of the dictionary's
 reconstruction energy that latent ``i`` carries with each sign.
 
-A latent is *bipolar* when its rarer sign fires at least ``min_count`` times and
-makes up at least ``min_fraction`` of its firings:
+A latent is *dead* when it fired on none of the ``N`` tokens
+(``n^+ + n^- = 0``), *live* otherwise. It fired *with both signs* when
+``n^+ > 0`` and ``n^- > 0`` (one firing of each is enough). It is *bipolar* when
+its rarer sign fires at least ``min_count`` times and makes up at least
+``min_fraction`` of its firings:
 ``min(n^+, n^-) >= min_count`` and ``min(n^+, n^-) / (n^+ + n^-) >= min_fraction``.
+
+This is the package's one census: evaluation (``evaluation.evaluate``,
+``evaluation.reconstruction_metrics``), comparisons, analysis and dashboards all
+report ``Census.summary``, whose keys are defined there.
 """
 
 from collections.abc import Iterable
@@ -123,11 +130,27 @@ class Census:
         }
 
     def summary(self) -> dict[str, float]:
-        """Dictionary-level numbers: dead/one-sign/bipolar shares, L0 by sign, energy by sign."""
+        """Dictionary-level numbers (``_fraction``: of all ``d_sae`` latents;
+        ``_share_of_live``: of the live ones).
+
+        ``dead_fraction``; ``positive_only_fraction``, ``negative_only_fraction``,
+        ``both_signs_fraction`` and ``both_signs_share_of_live`` (fired with both
+        signs); ``bipolar_fraction`` and ``bipolar_share_of_live`` (bipolar, the
+        strict test above, with its ``bipolar_min_count`` and
+        ``bipolar_min_fraction``); ``l0``, ``l0_positive``, ``l0_negative`` (firings
+        per token); ``negative_share_of_firing`` and ``negative_share_of_energy``;
+        ``mean_bipolarity_of_live`` (``1 - |balance|``, 1 for a balanced latent);
+        ``rarer_sign_share_of_both_signs`` (mean of ``min(n^+, n^-) / (n^+ + n^-)``
+        over the latents that fired with both signs: 0.5 for balanced ones).
+        """
         d_sae = self.n_pos.numel()
         alive = self.alive
         n_alive = max(int(alive.sum()), 1)
         pos, neg = self.n_pos > 0, self.n_neg > 0
+        both = pos & neg
+        rarer_share = torch.minimum(self.n_pos, self.n_neg).double() / (
+            self.n_fired.clamp(min=1).double()
+        )
         n = max(self.n_tokens, 1)
         total = float(self.energy.sum())
         return {
@@ -136,9 +159,13 @@ class Census:
             "dead_fraction": 1.0 - float(alive.sum()) / d_sae,
             "positive_only_fraction": float((pos & ~neg).sum()) / d_sae,
             "negative_only_fraction": float((~pos & neg).sum()) / d_sae,
-            "both_signs_fraction": float((pos & neg).sum()) / d_sae,
+            "both_signs_fraction": float(both.sum()) / d_sae,
+            "both_signs_share_of_live": float(both.sum()) / n_alive,
             "bipolar_fraction": float(self.bipolar.sum()) / d_sae,
             "bipolar_share_of_live": float(self.bipolar.sum()) / n_alive,
+            "rarer_sign_share_of_both_signs": float(rarer_share[both].mean())
+            if both.any()
+            else 0.0,
             "bipolar_min_count": float(self.min_count),
             "bipolar_min_fraction": self.min_fraction,
             "l0": float(self.n_fired.sum()) / n,

@@ -20,7 +20,7 @@ import torch
 from sae_lens.saes.sae import SAE
 from transformer_lens import HookedTransformer
 
-from sae_lens_signaware.bench.activations import collect_activations
+from sae_lens_signaware.activations import collect_activations
 
 SIGNS = ("pos", "neg")
 

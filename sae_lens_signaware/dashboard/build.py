@@ -20,16 +20,16 @@ import torch
 from sae_lens.saes.sae import SAE
 from transformer_lens import HookedTransformer
 
+from sae_lens_signaware.activations import (
+    collect_activations,
+    read_texts,
+    token_windows,
+)
 from sae_lens_signaware.analysis.calibration import Calibration, compute_calibration
 from sae_lens_signaware.analysis.census import Census, compute_census
 from sae_lens_signaware.analysis.latent_report import LatentReport, latent_reports
 from sae_lens_signaware.analysis.steering import steer_latent
 from sae_lens_signaware.assets import DEFAULT_HOOK
-from sae_lens_signaware.bench.activations import (
-    collect_activations,
-    read_texts,
-    token_windows,
-)
 from sae_lens_signaware.dashboard.html import index_page, latent_href, latent_page
 from sae_lens_signaware.dashboard.neuronpedia import feature_records
 

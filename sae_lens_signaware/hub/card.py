@@ -152,7 +152,7 @@ def _neuronpedia_section(cfg: Mapping[str, Any]) -> str:
             "",
             "Latents are signed. Neuronpedia and other SAELens tooling expect "
             "non-negative activations: convert with "
-            "`sae_lens_signaware.export.to_jumprelu(sae)`, an exact `jumprelu` SAE "
+            "`sae_lens_signaware.convert.to_jumprelu(sae)`, an exact `jumprelu` SAE "
             "with `2 * d_sae` latents (latent `i`'s positive part at `i`, its "
             "negative part at `d_sae + i`).",
         ]

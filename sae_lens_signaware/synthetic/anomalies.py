@@ -15,27 +15,31 @@ signed latent the chosen sign is its rare sign; a one-sided architecture needs
 a latent dedicated to the rare direction ``-v_k``.
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from sae_lens_signaware.bench.cached_training import TrainSettings
-from sae_lens_signaware.synthetic.architectures import (
-    ARCHITECTURES,
-    auroc,
-    decoder_cos,
-    encode,
-    mse_and_l0,
-    train_architecture,
-)
+from sae_lens_signaware.comparison.baselines import ARCHS
 from sae_lens_signaware.synthetic.common import (
     Timer,
     restores_threads,
     subplots,
     write_outputs,
 )
+from sae_lens_signaware.synthetic.harness import (
+    SYNTHETIC_ARCHS,
+    auroc,
+    decoder_cos,
+    encode,
+    mse_and_l0,
+    train_architecture,
+)
 from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
+from sae_lens_signaware.training import TrainSettings
+
+LOG = logging.getLogger(__name__)
 
 
 def candidate_scores(f: torch.Tensor, w_dec: torch.Tensor) -> torch.Tensor:
@@ -90,7 +94,7 @@ def run_anomalies(
     if small:
         budgets, n_axes, n_skewed, d, firing_rate, l0 = (1, 2), 8, 2, 8, 0.25, 2.0
         n_steps, n_train, n_eval = 300, 16_384, 4096
-    names = architectures or list(ARCHITECTURES)
+    names = architectures or SYNTHETIC_ARCHS
     timer = Timer()
     skew = [p_plus_train] * n_skewed + [0.5] * (n_axes - n_skewed)
     flipped = [1 - p_plus_train] * n_skewed + [0.5] * (n_axes - n_skewed)
@@ -137,7 +141,7 @@ def run_anomalies(
             ]
         row["train_seconds"] = t.seconds()
         rows.append(row)
-        print({k: v for k, v in row.items() if not k.startswith("chosen")}, flush=True)
+        LOG.info("%s", {k: v for k, v in row.items() if not k.startswith("chosen")})
     result = {
         "protocol": "anomalies",
         "definitions": {
@@ -160,7 +164,7 @@ def run_anomalies(
             "n_eval": n_eval,
             "anomalous_share_test": float(y_test.float().mean()),
             "seed": seed,
-            "widths": {n: ARCHITECTURES[n].width_multiplier * n_axes for n in names},
+            "widths": {n: ARCHS[n].width * n_axes for n in names},
         },
         "rows": rows,
         "wall_seconds": timer.seconds(),

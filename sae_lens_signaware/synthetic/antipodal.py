@@ -15,20 +15,13 @@ One-sided architectures cannot consolidate (their latents never go negative),
 so only the signed ones (SA-GSAE, its tied/aux ablations, AbsTopK) are trained.
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from sae_lens_signaware.bench.cached_training import TrainSettings
-from sae_lens_signaware.synthetic.architectures import (
-    ARCHITECTURES,
-    SIGNED,
-    decoder_cos,
-    encode,
-    mse_and_l0,
-    train_architecture,
-)
+from sae_lens_signaware.comparison.baselines import ARCHS
 from sae_lens_signaware.synthetic.common import (
     Timer,
     plot_curve,
@@ -36,7 +29,17 @@ from sae_lens_signaware.synthetic.common import (
     subplots,
     write_outputs,
 )
+from sae_lens_signaware.synthetic.harness import (
+    SYNTHETIC_SIGNED,
+    decoder_cos,
+    encode,
+    mse_and_l0,
+    train_architecture,
+)
 from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
+from sae_lens_signaware.training import TrainSettings
+
+LOG = logging.getLogger(__name__)
 
 
 @torch.no_grad()
@@ -90,7 +93,7 @@ def run_antipodal(
     if small:
         d, ratios, rho_values, base_ratio = 8, (2.0,), (-1.0,), 2.0
         n_steps, n_train, n_eval = 600, 32_768, 4096
-    names = architectures or SIGNED
+    names = architectures or SYNTHETIC_SIGNED
     timer = Timer()
     settings = TrainSettings(n_steps=n_steps, batch_size=batch_size, lr=1e-3, seed=seed)
     grid = [(r, -1.0) for r in ratios] + [
@@ -127,7 +130,7 @@ def run_antipodal(
                 "train_seconds": t.seconds(),
             }
             rows.append(row)
-            print(row, flush=True)
+            LOG.info("%s", row)
     result = {
         "protocol": "antipodal",
         "definitions": {
@@ -147,9 +150,7 @@ def run_antipodal(
             "n_train": n_train,
             "n_eval": n_eval,
             "seed": seed,
-            "architectures": {
-                n: f"{ARCHITECTURES[n].width_multiplier}H" for n in names
-            },
+            "architectures": {n: f"{ARCHS[n].width}H" for n in names},
         },
         "rows": rows,
         "wall_seconds": timer.seconds(),

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sae_lens_signaware.synthetic.architectures import ARCHITECTURES
+from sae_lens_signaware.synthetic.harness import SYNTHETIC_ARCHS
 
 HELP = "synthetic protocols: polarity-dial, anomalies, antipodal (JSON + PNG)"
-DEFAULT_OUT = Path("docs/results/synthetic")
+DEFAULT_OUT = Path("output/synthetic")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +33,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--architectures",
         nargs="+",
-        choices=list(ARCHITECTURES),
+        choices=SYNTHETIC_ARCHS,
         default=None,
         help="architectures to train (default: all the protocol uses)",
     )

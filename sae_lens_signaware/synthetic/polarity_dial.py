@@ -19,19 +19,13 @@ common-sign sides (``+``) and rare-sign sides (``-``) with at least
 ``min_side_tokens`` tokens, and the mean matched ``|cos|``.
 """
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from sae_lens_signaware.bench.cached_training import TrainSettings
-from sae_lens_signaware.synthetic.architectures import (
-    ARCHITECTURES,
-    decoder_cos,
-    encode,
-    mse_and_l0,
-    train_architecture,
-)
+from sae_lens_signaware.comparison.baselines import ARCHS
 from sae_lens_signaware.synthetic.common import (
     Timer,
     plot_curve,
@@ -39,9 +33,19 @@ from sae_lens_signaware.synthetic.common import (
     subplots,
     write_outputs,
 )
+from sae_lens_signaware.synthetic.harness import (
+    SYNTHETIC_ARCHS,
+    decoder_cos,
+    encode,
+    mse_and_l0,
+    train_architecture,
+)
 from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
+from sae_lens_signaware.training import TrainSettings
 
 MIN_SIDE_TOKENS = 20
+
+LOG = logging.getLogger(__name__)
 
 
 @torch.no_grad()
@@ -86,7 +90,7 @@ def evaluate(
     timer = Timer()
     sae = train_architecture(name, x_train, h, l0, settings)
     f = encode(sae, x_test)
-    arch = ARCHITECTURES[name]
+    arch = ARCHS[name]
     row = {
         "architecture": name,
         "d_sae": sae.cfg.d_sae,
@@ -130,7 +134,7 @@ def run_polarity_dial(
         p_plus_values, rho_values, l0_sweep = (0.5, 1.0), (0.0, -1.0), ()
         n_axes, d, firing_rate, l0 = 8, 8, 0.25, 2.0
         n_steps, n_train = 300, 16_384
-    names = architectures or list(ARCHITECTURES)
+    names = architectures or SYNTHETIC_ARCHS
     h = n_axes
     settings = TrainSettings(n_steps=n_steps, batch_size=batch_size, lr=1e-3, seed=seed)
     timer = Timer()
@@ -153,7 +157,7 @@ def run_polarity_dial(
                 rows.append(
                     {"p_plus": p_plus, "rho": rho, "co_firing_lift": lift, **row}
                 )
-                print(rows[-1], flush=True)
+                LOG.info("%s", rows[-1])
     result = {
         "protocol": "polarity_dial",
         "definitions": {
@@ -176,7 +180,7 @@ def run_polarity_dial(
             "batch_size": batch_size,
             "n_train": n_train,
             "seed": seed,
-            "widths": {n: ARCHITECTURES[n].width_multiplier * h for n in names},
+            "widths": {n: ARCHS[n].width * h for n in names},
         },
         "rows": rows,
         "wall_seconds": timer.seconds(),

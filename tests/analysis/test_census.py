@@ -3,7 +3,7 @@ import torch
 
 from sae_lens_signaware import SignAwareGatedSAE, SignAwareGatedSAEConfig
 from sae_lens_signaware.analysis.census import census_from_feature_acts, compute_census
-from sae_lens_signaware.bench.cached_training import reconstruction_metrics
+from sae_lens_signaware.evaluation import reconstruction_metrics
 
 # 6 tokens x 4 latents: latent 0 bipolar (3+, 2-), 1 positive only, 2 dead, 3 one negative.
 F = torch.tensor(
@@ -93,20 +93,24 @@ def test_compute_census_encodes_with_the_sae() -> None:
     assert c.n_neg.tolist() == [1, 1, 0, 0]
 
 
-def test_census_of_trained_sae_agrees_with_bench_metrics(
-    signed_sae, mlp_out_acts
-) -> None:
+def test_reconstruction_metrics_report_the_census(signed_sae, mlp_out_acts) -> None:
     val = mlp_out_acts["validation"]
-    c = compute_census(signed_sae, val, min_count=1, min_fraction=0.0)
+    c = compute_census(signed_sae, val)
     s = c.summary()
-    bench = reconstruction_metrics(signed_sae, val)  # type: ignore[arg-type]
-    assert s["l0"] == pytest.approx(bench["l0"], rel=1e-6)
-    assert s["dead_fraction"] == pytest.approx(bench["dead_fraction"])
-    assert s["bipolar_share_of_live"] == pytest.approx(bench["bipolar_share_of_live"])
-    assert s["negative_share_of_firing"] == pytest.approx(
-        bench["negative_share_of_firing"]
+    metrics = reconstruction_metrics(signed_sae, val)  # type: ignore[arg-type]
+    for key, value in s.items():
+        if key not in ("n_tokens", "d_sae"):
+            assert metrics[key] == pytest.approx(value), key
+    with torch.no_grad():
+        err = (signed_sae(val) - val).pow(2).sum(-1)
+    var = (val - val.mean(0)).pow(2).sum(-1).mean()
+    assert metrics["mse"] == pytest.approx(err.mean().item(), rel=1e-4)
+    assert metrics["explained_variance"] == pytest.approx(
+        1 - (err.mean() / var).item(), rel=1e-4
     )
     # a signed dictionary on real activations: most live latents fire with both signs,
     # and the negative side carries a real share of the reconstruction
     assert s["both_signs_fraction"] > 0.5
+    assert s["both_signs_share_of_live"] >= s["bipolar_share_of_live"]
+    assert 0.0 < s["rarer_sign_share_of_both_signs"] <= 0.5
     assert 0.1 < s["negative_share_of_energy"] < 0.9

@@ -2,6 +2,7 @@ import pytest
 import torch
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 
+from sae_lens_signaware.activations import collect_activations
 from sae_lens_signaware.analysis.census import compute_census
 from sae_lens_signaware.analysis.latent_report import (
     direction_logits,
@@ -11,7 +12,6 @@ from sae_lens_signaware.analysis.latent_report import (
     signed_histogram,
     top_contexts,
 )
-from sae_lens_signaware.bench.activations import collect_activations
 from tests.signed_dictionary import HOOK
 
 

@@ -1,9 +1,9 @@
 import torch
 
+from sae_lens_signaware.activations import collect_activations
 from sae_lens_signaware.analysis.census import compute_census
 from sae_lens_signaware.analysis.latent_report import direction_logits
 from sae_lens_signaware.analysis.steering import steer_latent
-from sae_lens_signaware.bench.activations import collect_activations
 from tests.signed_dictionary import HOOK
 
 

@@ -9,12 +9,12 @@ import pytest
 @pytest.fixture(scope="session")
 def site(signed_sae, tinystories_model, tmp_path_factory) -> dict[str, Any]:
     """The dashboard of three top-ranked latents, built over 4096 validation tokens."""
-    from sae_lens_signaware.analysis.census import compute_census
-    from sae_lens_signaware.bench.activations import (
+    from sae_lens_signaware.activations import (
         collect_activations,
         read_texts,
         token_windows,
     )
+    from sae_lens_signaware.analysis.census import compute_census
     from sae_lens_signaware.dashboard import build_dashboard
     from tests.signed_dictionary import HOOK
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import torch
 
-from sae_lens_signaware.train import run_training
+from sae_lens_signaware.training import run_training
 from tests.integration.configs import LEARN_TOKENS, runner_cfg
 
 
@@ -23,6 +23,6 @@ def trained(tinystories_model, tmp_path_factory) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def val_tokens(tinystories_model) -> torch.Tensor:
     """Four validation contexts of 64 tokens."""
-    from sae_lens_signaware.bench.activations import read_texts, token_windows
+    from sae_lens_signaware.activations import read_texts, token_windows
 
     return token_windows(tinystories_model, read_texts("validation"), 64, 256)

@@ -11,7 +11,7 @@ from safetensors.torch import load_file, save_file
 from sae_lens_signaware import StateDictError
 from sae_lens_signaware.checks import HookShapeError, check_d_in, hook_width
 from sae_lens_signaware.main_job import run_main_job
-from sae_lens_signaware.train import build_runner, run_training
+from sae_lens_signaware.training import SignAwareTrainingRunner, run_training
 from tests.integration.configs import runner_cfg
 
 pytestmark = pytest.mark.integration
@@ -34,7 +34,7 @@ def test_runner_with_wrong_d_in_fails_before_writing(
     with pytest.raises(HookShapeError, match=r"d_in=64 .* width 128"):
         run_training(cfg, override_model=tinystories_model)
     with pytest.raises(ValueError, match="d_in"):
-        build_runner(cfg, override_model=tinystories_model)
+        SignAwareTrainingRunner(cfg, override_model=tinystories_model)
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "ckpt").exists()
 

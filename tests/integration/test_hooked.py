@@ -7,7 +7,7 @@ from sae_lens.evals import EvalConfig, run_evals
 from sae_lens.training.activation_scaler import ActivationScaler
 
 from sae_lens_signaware.assets import tinystories_dir
-from sae_lens_signaware.evaluation import eval_store, evaluate, text_dataset
+from sae_lens_signaware.evaluation.held_out import eval_store, evaluate, text_dataset
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from sae_lens_signaware import (
     SignAwareGatedTrainingSAE,
     SignAwareGatedTrainingSAEConfig,
 )
-from sae_lens_signaware.train import record_losses
+from sae_lens_signaware.training import SignAwareTrainingRunner
 from tests.integration.configs import SAE_KWARGS, runner_cfg
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,20 @@ def test_language_model_runner_trains_and_saves(tinystories_model, tmp_path) -> 
     cfg = runner_cfg(tmp_path, tokens=4096)
     runner = LanguageModelSAETrainingRunner(cfg, override_model=tinystories_model)
     assert isinstance(runner.sae, SignAwareGatedTrainingSAE)
-    losses = record_losses(runner.sae)
+    steps = _record_steps(runner.sae)
+    sae = runner.run()
+    assert steps == [0, 1, 2, 3]
+    assert sae.cfg.normalize_activations == "none"
+
+
+def test_our_runner_reports_each_step(tinystories_model, tmp_path) -> None:
+    cfg = runner_cfg(tmp_path, tokens=4096)
+    losses: list[float] = []
+    runner = SignAwareTrainingRunner(
+        cfg,
+        override_model=tinystories_model,
+        on_step=[lambda output: losses.append(float(output.loss))],
+    )
     sae = runner.run()
     assert len(losses) == 4
     assert all(torch.isfinite(torch.tensor(losses)))

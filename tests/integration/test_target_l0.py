@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from sae_lens_signaware import SignAwareGatedTrainingSAEConfig
-from sae_lens_signaware.bench.cached_training import TrainSettings, train_on_cached
+from sae_lens_signaware.training import TrainSettings, train_on_cached
 
 
 @pytest.mark.integration

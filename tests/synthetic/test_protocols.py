@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sae_lens_signaware.synthetic.architectures import auroc
+from sae_lens_signaware.synthetic.harness import auroc
 from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
 
 
@@ -26,7 +26,8 @@ def test_signed_axes_dial() -> None:
     fires = c != 0
     assert abs(fires.float().mean().item() - 0.3) < 0.03  # co-firing nets rarely cancel
     assert abs((c > 0).sum().item() / fires.sum().item() - 0.8) < 0.03
-    assert 0.8 < data.co_firing_lift() < 1.2  # independent sides
+    lift = data.co_firing_lift()
+    assert lift is not None and 0.8 < lift < 1.2  # independent sides
     exclusive = SignedAxes(SignedAxesConfig(n_axes=4, d=8, firing_rate=0.3, rho=-1.0))
     assert exclusive.co_firing_lift() == 0.0
 
@@ -40,7 +41,7 @@ def test_polarity_dial(tmp_path: Path) -> None:
     from sae_lens_signaware.synthetic.polarity_dial import run_polarity_dial
 
     result = run_polarity_dial(
-        tmp_path, architectures=["sa_gsae", "topk_2x", "abstopk"], small=True
+        tmp_path, architectures=["sa_gsae", "topk", "abstopk"], small=True
     )
     on_disk = _read(result, tmp_path, "polarity_dial")
     assert on_disk["protocol"] == "polarity_dial"
@@ -57,13 +58,13 @@ def test_polarity_dial(tmp_path: Path) -> None:
         assert (r["slope_minus"] is None) == (r["p_plus"] == 1.0)
         assert r["co_firing_lift"] is None or r["co_firing_lift"] >= 0
     widths = {r["architecture"]: r["d_sae"] for r in rows}
-    assert widths == {"sa_gsae": 8, "topk_2x": 16, "abstopk": 8}
+    assert widths == {"sa_gsae": 8, "topk": 16, "abstopk": 8}
 
 
 def test_anomalies(tmp_path: Path) -> None:
     from sae_lens_signaware.synthetic.anomalies import run_anomalies
 
-    result = run_anomalies(tmp_path, architectures=["sa_gsae", "topk_2x"], small=True)
+    result = run_anomalies(tmp_path, architectures=["sa_gsae", "topk"], small=True)
     on_disk = _read(result, tmp_path, "anomalies")
     assert 0 < on_disk["settings"]["anomalous_share_test"] < 1
     for r in on_disk["rows"]:

@@ -1,1 +1,0 @@
-"""Benchmarks: cached real activations, training on them, and comparisons."""
