@@ -12,9 +12,15 @@ SAELens's JumpReLU estimator (a rectangle kernel of width ``bandwidth``) for
 the thresholds: d g_pos / d theta_pos = -K((pi_gate - theta_pos) / eps) / eps,
 and likewise for the negative side. Everything that multiplies a gate (the
 reconstruction through ``f``, an L0 penalty ``g_pos + g_neg``) therefore
-passes a gradient to the thresholds. ``pi_gate`` gets none by default (as in a
-Gated SAE, the gate's encoder learns from the soft gate's losses); with
-``ste_to_input`` it gets the estimator too (d g_pos / d pi_gate = K / eps).
+passes a gradient to the thresholds. With ``ste_to_input`` (the training
+config's default, ``SignAwareGatedTrainingSAEConfig.ste_to_input=True``)
+``pi_gate`` gets the estimator too (d g_pos / d pi_gate = K / eps); without
+it (these functions' own default, as SAELens's ``Step``, and ``PLAIN_SETTINGS``)
+``pi_gate`` learns only from the soft gate's losses, as in a Gated SAE.
+
+These are the readable reference: ``fused_step=False`` trains with them, and
+``saes/fused.py`` computes the same gates, ``f``, ``s`` and gradients in one
+autograd function (``tests/unit/test_fused_step.py`` compares the two).
 """
 
 import torch

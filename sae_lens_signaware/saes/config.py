@@ -11,8 +11,12 @@ ARCHITECTURE = "sign_aware_gated"
 SPARSITY_MODES = ("l1", "l0")
 
 #: Options at their plain settings: the paper's losses with none of our training
-#: aids. With these and ``two_sided=False`` the model, its losses and their
-#: gradients are SAELens's Gated SAE's.
+#: aids. With these and ``two_sided=False`` the forward pass and the losses are
+#: SAELens's Gated SAE's, and so are the gradients of every parameter Gated has;
+#: the threshold still learns (straight-through gradients from the
+#: reconstruction) unless ``learn_thresholds=False`` too, which freezes it at 0
+#: and makes training follow Gated's step for step (``fused_step=False`` for
+#: bit-for-bit; the fused step agrees to float rounding).
 PLAIN_SETTINGS: dict[str, object] = {
     "sparsity": "l1",
     "threshold_init": 0.0,
@@ -62,6 +66,14 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
             False learns both sides apart.
         threshold_init: initial threshold, in units of the (normalised) gate
             pre-activation; also the value dead latents are reset to.
+        learn_thresholds: the thresholds get straight-through gradients (False
+            freezes them where ``threshold_init``/``threshold_init_l0`` put them).
+        fused_step: run the training step as one autograd function
+            (``saes/fused.py``: one encoder matmul, gates computed once, sparse
+            products); False runs the reference ops of ``saes/bi_jump_relu.py``.
+        sparse_max_density: the fused step uses sparse products when at most
+            this share of ``[batch, d_sae]`` positions can carry a gradient
+            (measured crossover, ``benchmarks/speed.py --crossover``); 0 is always dense.
         threshold_init_l0: if set, the first training step sets each latent's
             thresholds from that batch so the expected L0 is this number.
         bandwidth: width of the straight-through rectangle kernel.
@@ -99,6 +111,9 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     target_l0: float | None = None
     target_l0_gain: float = 0.02
     target_l0_proportional: float = 4.0
+    learn_thresholds: bool = True
+    fused_step: bool = True
+    sparse_max_density: float = 0.02
 
     @override
     @classmethod
@@ -143,6 +158,12 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
         value = getattr(cfg, name)
         ok = value is None or (_finite(value) and value > 0)
         _require(ok, name, value, "None or a finite number > 0")
+    density = cfg.sparse_max_density
+    ok = _finite(density) and 0 <= density <= 1
+    _require(ok, "sparse_max_density", density, "a finite number in [0, 1]")
+    for name in ("learn_thresholds", "fused_step"):
+        value = getattr(cfg, name)
+        _require(isinstance(value, bool), name, value, "a bool")
     warm = cfg.sparsity_warm_up_steps
     _require(
         isinstance(warm, int) and warm >= 0,

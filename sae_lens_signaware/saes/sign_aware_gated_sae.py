@@ -10,7 +10,9 @@ One latent fires with either sign along one decoder direction. With
 
 With ``two_sided=False`` the negative side is switched off and, at zero
 thresholds, the model is SAELens's Gated SAE. Training losses live in
-``SignAwareGatedTrainingSAE``; the scheme and the experiments that chose its
+``SignAwareGatedTrainingSAE``; its step runs as one autograd function
+(``saes/fused.py``) unless ``fused_step=False``, which runs the reference ops
+of ``saes/bi_jump_relu.py``. The scheme and the experiments that chose its
 defaults are in ``docs/architecture.md``.
 """
 
@@ -40,6 +42,7 @@ from sae_lens_signaware.saes.config import (
     SignAwareGatedSAEConfig,
     SignAwareGatedTrainingSAEConfig,
 )
+from sae_lens_signaware.saes.fused import SignAwareStep, StepSpec
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
 from sae_lens_signaware.saes.state_dict import (
     split_tied_threshold,
@@ -68,17 +71,22 @@ class _SignAwareGatedMixin:
     dtype: torch.dtype
     device: torch.device
 
-    def _init_gate_params(self, threshold: float, tied: bool) -> None:
+    def _init_gate_params(
+        self, threshold: float, tied: bool, threshold_dtype: torch.dtype | None = None
+    ) -> None:
         d_sae, dtype, device = self.cfg.d_sae, self.dtype, self.device
         zeros = lambda: torch.zeros(d_sae, dtype=dtype, device=device)  # noqa: E731
         self.b_gate = nn.Parameter(zeros())
         self.b_mag = nn.Parameter(zeros())
         self.r_mag = nn.Parameter(zeros())
+        full = lambda: torch.full(  # noqa: E731
+            (d_sae,), threshold, dtype=threshold_dtype or dtype, device=device
+        )
         if tied:
-            self.threshold = nn.Parameter(zeros() + threshold)
+            self.threshold = nn.Parameter(full())
         else:
-            self.threshold_pos = nn.Parameter(zeros() + threshold)
-            self.threshold_neg = nn.Parameter(zeros() + threshold)
+            self.threshold_pos = nn.Parameter(full())
+            self.threshold_neg = nn.Parameter(full())
 
     def thresholds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """``(theta_pos, theta_neg)``; the same tensor twice when tied."""
@@ -195,7 +203,10 @@ class SignAwareGatedTrainingSAE(
     ``L = ||x - x_hat||^2 + sparsity + aux_coefficient ||x - (s @ W_dec + b_dec)||^2``
     with ``sparsity = l1_coefficient * sum_i ||W_dec[i]|| |s_i|`` (``"l1"``) or
     ``l0_coefficient * sum_i (g_pos + g_neg)`` (``"l0"``). The thresholds get
-    straight-through gradients from every term that multiplies a gate.
+    straight-through gradients from every term that multiplies a gate (none when
+    ``learn_thresholds=False``). Thresholds and the controller state stay float32
+    whatever the SAE's dtype (Adam's steps on an O(1) threshold round away in
+    bfloat16), as SAELens's JumpReLU keeps its threshold.
     """
 
     b_gate: nn.Parameter
@@ -212,27 +223,60 @@ class SignAwareGatedTrainingSAE(
         super().__init__(cfg, use_error_term)
         self.b_enc = None
         self.n_threshold_resets = 0
-        self._pi_gate: torch.Tensor | None = None
         # target_l0 controller state: [integral, log of the coefficient's factor]
-        self.register_buffer("l0_controller", torch.zeros(2, device=self.device))
+        self.register_buffer(
+            "l0_controller", torch.zeros(2, dtype=torch.float32, device=self.device)
+        )
 
     @override
     def initialize_weights(self) -> None:
         super().initialize_weights()
-        self._init_gate_params(self.cfg.threshold_init, tied=self.cfg.tie_thresholds)
+        self._init_gate_params(
+            self.cfg.threshold_init,
+            tied=self.cfg.tie_thresholds,
+            threshold_dtype=torch.float32,
+        )
         if self.cfg.unit_norm_encoder:
             self._project_encoder()
+
+    @override
+    def _apply(self, *args: Any, **kwargs: Any) -> "SignAwareGatedTrainingSAE":
+        out = super()._apply(*args, **kwargs)
+        # nn.Module.to() casts every float tensor; restore the float32 invariant
+        for name in ("threshold", "threshold_pos", "threshold_neg"):
+            param = self._parameters.get(name)
+            if param is not None and param.dtype != torch.float32:
+                param.data = param.data.float()
+        state = self._buffers.get("l0_controller")
+        if state is not None and state.dtype != torch.float32:
+            self._buffers["l0_controller"] = state.float()
+        return out
+
+    def loss_thresholds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``thresholds()``, detached when ``learn_thresholds=False``."""
+        theta_pos, theta_neg = self.thresholds()
+        if self.cfg.learn_thresholds:
+            return theta_pos, theta_neg
+        return theta_pos.detach(), theta_neg.detach()
+
+    @override
+    def gates(
+        self, pi_gate: torch.Tensor, bandwidth: float, ste_to_input: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        theta_pos, theta_neg = (t.to(pi_gate.dtype) for t in self.loss_thresholds())
+        if not self.cfg.two_sided:
+            return one_sided_gate(pi_gate, theta_pos, bandwidth, ste_to_input), None
+        return two_sided_gates(pi_gate, theta_pos, theta_neg, bandwidth, ste_to_input)
 
     @override
     def encode_with_hidden_pre(
         self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The reference forward (``bi_jump_relu.py``); keeps nothing on ``self``."""
         sae_in = self.process_sae_in(x)
         pi_gate, pi_mag = self.gate_and_magnitude(sae_in)
         pi_mag = self.hook_sae_acts_pre(pi_mag)
         g_pos, g_neg = self.gates(pi_gate, self.cfg.bandwidth, self.cfg.ste_to_input)
-        if self.training:
-            self._pi_gate = pi_gate
         return self.hook_sae_acts_post(self.combine(g_pos, g_neg, pi_mag)), pi_mag
 
     @override
@@ -250,8 +294,10 @@ class SignAwareGatedTrainingSAE(
                 self.l0_controller, step_input.coefficients, (self.cfg.sparsity,)
             )
             step_input = replace(step_input, coefficients=coefficients)
-        output = super().training_forward_pass(step_input)
-        self._pi_gate = None
+        if self.cfg.fused_step:
+            output = self._fused_training_forward_pass(step_input)
+        else:  # the reference: encode_with_hidden_pre, decode, calculate_aux_loss
+            output = super().training_forward_pass(step_input)
         acts = output.feature_acts.detach()
         if self.cfg.target_l0 is not None:
             output.metrics["sparsity_scale"] = observe_l0(
@@ -275,11 +321,9 @@ class SignAwareGatedTrainingSAE(
         hidden_pre: torch.Tensor,
         sae_out: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        pi_gate = self._pi_gate
-        if pi_gate is None:  # called outside training_forward_pass
-            sae_in_centred = self.process_sae_in(step_input.sae_in)
-            pi_gate = self.gate_and_magnitude(sae_in_centred)[0]
-        theta_pos, theta_neg = (t.to(pi_gate.dtype) for t in self.thresholds())
+        """The reference losses: recompute ``pi_gate`` and the gates from the input."""
+        pi_gate = self.gate_and_magnitude(self.process_sae_in(step_input.sae_in))[0]
+        theta_pos, theta_neg = (t.to(pi_gate.dtype) for t in self.loss_thresholds())
         if self.cfg.two_sided:
             soft = soft_two_sided_gate(pi_gate, theta_pos, theta_neg)
         else:
@@ -304,6 +348,70 @@ class SignAwareGatedTrainingSAE(
             f"{self.cfg.sparsity}_loss": sparsity_loss,
             "auxiliary_reconstruction_loss": self.cfg.aux_coefficient * aux,
         }
+
+    def _fused_training_forward_pass(
+        self, step_input: TrainStepInput
+    ) -> TrainStepOutput:
+        """The same losses as the reference, from one ``SignAwareStep`` node."""
+        cfg = self.cfg
+        sae_in = self.process_sae_in(step_input.sae_in)
+        device_type = sae_in.device.type
+        dtype = (
+            torch.get_autocast_dtype(device_type)
+            if torch.is_autocast_enabled(device_type)
+            else self.W_enc.dtype
+        )
+        theta_pos, theta_neg = self.loss_thresholds()
+        W_dec: torch.Tensor = self.W_dec
+        b_dec: torch.Tensor = self.b_dec
+        W_aux, b_aux = W_dec, b_dec
+        if cfg.aux_detach_decoder:
+            W_aux, b_aux = W_dec.detach(), b_dec.detach()
+        spec = StepSpec(
+            two_sided=cfg.two_sided,
+            sparsity=cfg.sparsity,
+            bandwidth=cfg.bandwidth,
+            ste_to_input=cfg.ste_to_input,
+            learn_thresholds=cfg.learn_thresholds,
+            max_density=cfg.sparse_max_density,
+        )
+        with torch.autocast(device_type, enabled=False):
+            f, recon, recon_aux, penalty, pi_mag = SignAwareStep.apply(
+                sae_in.to(dtype),
+                self.W_enc.to(dtype),
+                self.b_gate,
+                self.b_mag,
+                self.r_mag.exp(),
+                theta_pos,
+                theta_neg,
+                W_dec.to(dtype),
+                W_aux.to(dtype),
+                W_dec.norm(dim=1) if cfg.sparsity == "l1" else None,
+                spec,
+            )
+        hidden_pre = self.hook_sae_acts_pre(pi_mag)
+        feature_acts = self.hook_sae_acts_post(f)
+        sae_out = self.hook_sae_recons(recon + b_dec)
+        sae_out = self.run_time_activation_norm_fn_out(sae_out)
+        sae_out = self.reshape_fn_out(sae_out, self.d_head)
+        mse_loss = self.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()
+        sparsity_loss = step_input.coefficients[cfg.sparsity] * penalty.mean()
+        aux = (recon_aux + b_aux - step_input.sae_in).pow(2).sum(dim=-1).mean()
+        losses = {
+            "mse_loss": mse_loss,
+            f"{cfg.sparsity}_loss": sparsity_loss,
+            "auxiliary_reconstruction_loss": cfg.aux_coefficient * aux,
+        }
+        return TrainStepOutput(
+            sae_in=step_input.sae_in,
+            sae_out=sae_out,
+            feature_acts=feature_acts,
+            hidden_pre=hidden_pre,
+            loss=mse_loss
+            + losses[f"{cfg.sparsity}_loss"]
+            + losses["auxiliary_reconstruction_loss"],
+            losses=losses,
+        )
 
     @override
     def get_coefficients(self) -> dict[str, float | TrainCoefficientConfig]:

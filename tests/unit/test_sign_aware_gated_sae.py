@@ -58,10 +58,14 @@ def test_one_sided_equals_sael_gated_sae_from_same_weights() -> None:
     assert torch.equal(ours(x), gated(x))
 
 
-def test_one_sided_training_losses_and_gradients_equal_gated() -> None:
+def _gated_and_plain_one_sided(
+    **kwargs: object,
+) -> tuple[GatedTrainingSAE, SignAwareGatedTrainingSAE]:
     gated = GatedTrainingSAE(GatedTrainingSAEConfig(d_in=8, d_sae=16))
     randomize(gated)
-    ours = SignAwareGatedTrainingSAE(training_cfg(two_sided=False, **PLAIN_SETTINGS))
+    ours = SignAwareGatedTrainingSAE(
+        training_cfg(two_sided=False, **{**PLAIN_SETTINGS, **kwargs})
+    )
     ours.load_state_dict(
         {
             **gated.state_dict(),
@@ -69,17 +73,58 @@ def test_one_sided_training_losses_and_gradients_equal_gated() -> None:
             "l0_controller": torch.zeros(2),
         }
     )
+    return gated, ours
+
+
+def test_one_sided_plain_step_equals_gated_but_the_threshold_learns() -> None:
+    """PLAIN_SETTINGS, one-sided: forward, losses and every gradient of Gated's
+    parameters are Gated's; the threshold (Gated has none) gets a gradient."""
+    gated, ours = _gated_and_plain_one_sided(fused_step=False)
     x = torch.randn(64, 8) * 2
     out_g = gated.training_forward_pass(step_input(x, 0.7, "l1"))
     out_o = ours.training_forward_pass(step_input(x, 0.7, "l1"))
     assert torch.equal(out_o.feature_acts, out_g.feature_acts)
     assert torch.equal(out_o.sae_out, out_g.sae_out)
     for name, value in out_g.losses.items():
-        torch.testing.assert_close(out_o.losses[name], value, rtol=0, atol=1e-6)
+        assert torch.equal(out_o.losses[name], value), name
     out_g.loss.backward()
     out_o.loss.backward()
+    ours_params = dict(ours.named_parameters())
     for name, param in gated.named_parameters():
-        torch.testing.assert_close(dict(ours.named_parameters())[name].grad, param.grad)
+        assert torch.equal(ours_params[name].grad, param.grad), name
+    assert ours.threshold.grad is not None and ours.threshold.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_one_sided_plain_with_frozen_threshold_trains_as_gated(fused: bool) -> None:
+    """With ``learn_thresholds=False`` too, training follows Gated's step for
+    step: every gradient over several Adam steps (bit for bit on the reference
+    path, to float32 rounding on the fused one)."""
+    gated, ours = _gated_and_plain_one_sided(learn_thresholds=False, fused_step=fused)
+    opt_g = torch.optim.Adam(gated.parameters(), lr=1e-2)
+    opt_o = torch.optim.Adam(ours.parameters(), lr=1e-2)
+    torch.manual_seed(0)
+    for step in range(4):
+        x = torch.randn(64, 8) * 2
+        out_g = gated.training_forward_pass(step_input(x, 0.7, "l1", step=step))
+        out_o = ours.training_forward_pass(step_input(x, 0.7, "l1", step=step))
+        out_g.loss.backward()
+        out_o.loss.backward()
+        assert ours.threshold.grad is None
+        ours_params = dict(ours.named_parameters())
+        for name, param in gated.named_parameters():
+            grad = ours_params[name].grad
+            assert grad is not None and param.grad is not None
+            if fused:
+                torch.testing.assert_close(grad, param.grad, rtol=1e-4, atol=1e-5)
+            else:
+                assert torch.equal(grad, param.grad), (step, name)
+        for opt in (opt_g, opt_o):
+            opt.step()
+            opt.zero_grad()
+    assert torch.all(ours.threshold == 0)
+    for name, param in gated.named_parameters():
+        torch.testing.assert_close(dict(ours.named_parameters())[name], param)
 
 
 def test_tied_equals_untied_when_thresholds_equal() -> None:
@@ -100,10 +145,10 @@ def test_tied_equals_untied_when_thresholds_equal() -> None:
         torch.testing.assert_close(a.loss, b.loss)
         a.loss.backward()
         b.loss.backward()
+        grad_pos, grad_neg = untied.threshold_pos.grad, untied.threshold_neg.grad
         assert tied.threshold.grad is not None
-        torch.testing.assert_close(
-            tied.threshold.grad, untied.threshold_pos.grad + untied.threshold_neg.grad
-        )
+        assert grad_pos is not None and grad_neg is not None
+        torch.testing.assert_close(tied.threshold.grad, grad_pos + grad_neg)
         tied.zero_grad()
         untied.zero_grad()
 
