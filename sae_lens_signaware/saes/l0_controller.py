@@ -24,6 +24,8 @@ from collections.abc import Mapping
 
 import torch
 
+from sae_lens_signaware.distributed import mean_over_ranks
+
 LOG_SCALE_LIMIT = 12.0
 MIN_L0 = 0.1
 
@@ -66,7 +68,11 @@ def observe_l0(
     proportional: float,
 ) -> float:
     """Update ``state`` from a batch of latents (any sign counts as firing);
-    return the new ``exp(log_scale)`` (logged as ``sparsity_scale``)."""
+    return the new ``exp(log_scale)`` (logged as ``sparsity_scale``).
+
+    Under data-parallel training the batch L0 is the mean over ranks, so every
+    rank's controller takes the same step."""
     batch_l0 = float((feature_acts != 0).sum(-1, dtype=torch.float32).mean())
+    batch_l0 = mean_over_ranks(batch_l0)
     update_controller(state, batch_l0, target_l0, gain, proportional)
     return controller_scale(state)

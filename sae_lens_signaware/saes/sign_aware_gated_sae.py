@@ -31,6 +31,7 @@ from sae_lens.saes.sae import (
 from torch import nn
 from typing_extensions import override
 
+from sae_lens_signaware.distributed import gather_rows
 from sae_lens_signaware.saes.bi_jump_relu import (
     bi_jump_relu,
     one_sided_gate,
@@ -430,10 +431,12 @@ class SignAwareGatedTrainingSAE(
     def init_thresholds_from_data(self, sae_in: torch.Tensor) -> None:
         """Set each latent's thresholds so it fires on ``threshold_init_l0 / d_sae``
         of the batch: a quantile of ``|pi_gate|`` (tied), of ``+-pi_gate`` (untied,
-        half the rate each side) or of ``pi_gate`` (one-sided)."""
+        half the rate each side) or of ``pi_gate`` (one-sided). Under data-parallel
+        training the quantile is over every rank's batch (the global batch)."""
         assert self.cfg.threshold_init_l0 is not None
         rate = min(self.cfg.threshold_init_l0 / self.cfg.d_sae, 1.0)
         pi_gate = self.gate_and_magnitude(self.process_sae_in(sae_in))[0].float()
+        pi_gate = gather_rows(pi_gate)
         theta_pos, theta_neg = self.thresholds()
 
         def quantile(values: torch.Tensor, firing_rate: float) -> torch.Tensor:

@@ -16,6 +16,7 @@ from sae_lens.config import SAETrainerConfig
 from sae_lens.saes.sae import TrainingSAE, TrainingSAEConfig
 
 from sae_lens_signaware.activations import shuffled_batches
+from sae_lens_signaware.distributed import rank, world_size
 from sae_lens_signaware.training.trainer import (
     BDecInit,
     L0Target,
@@ -48,12 +49,26 @@ def train_on_cached(
 
     ``on_step`` sees each step's ``TrainStepOutput``; ``l0_target`` drives a
     coefficient of an architecture without a target option of its own.
+
+    Under ``torch.distributed`` (``N`` ranks), ``settings.batch_size`` is the
+    global batch: every rank draws the same shuffled global batches and trains
+    on its ``1/N`` slice of each, so the run matches a one-process run of the
+    same settings up to float rounding.
     """
+    n_ranks, my_rank = world_size(), rank()
+    if settings.batch_size % n_ranks:
+        raise ValueError(
+            f"TrainSettings.batch_size={settings.batch_size} must be a multiple of "
+            f"the number of ranks ({n_ranks})"
+        )
+    local_batch = settings.batch_size // n_ranks
     torch.manual_seed(settings.seed)
     sae = TrainingSAE.from_dict(sae_cfg.to_dict())
+    batches = shuffled_batches(acts, settings.batch_size, settings.seed)
+    data = (b[my_rank * local_batch : (my_rank + 1) * local_batch] for b in batches)
     trainer_cfg = SAETrainerConfig(
-        total_training_samples=settings.n_steps * settings.batch_size,
-        train_batch_size_samples=settings.batch_size,
+        total_training_samples=settings.n_steps * local_batch,
+        train_batch_size_samples=local_batch,
         lr=settings.lr,
         lr_end=settings.lr / 10,
         lr_warm_up_steps=settings.lr_warm_up_steps,
@@ -65,7 +80,7 @@ def train_on_cached(
     trainer = Trainer(
         cfg=trainer_cfg,
         sae=sae,
-        data_provider=shuffled_batches(acts, settings.batch_size, settings.seed),
+        data_provider=data,
         on_step=[] if on_step is None else [on_step],
         l0_target=l0_target,
         b_dec_init=settings.b_dec_init,

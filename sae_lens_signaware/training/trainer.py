@@ -8,7 +8,12 @@ Every addition goes through the trainer's public seams (``step``,
   target option of its own (SAELens's Gated SAE: its ``l1``) with the same
   log-space PI controller the SA-GSAE uses (``saes/l0_controller.py``);
 - ``b_dec_init="mean"`` starts ``b_dec`` at the mean of the first (scaled)
-  training batch instead of SAELens's zeros.
+  training batch instead of SAELens's zeros;
+- reliability: non-finite batches, losses and parameters stop the run
+  (``training/guards.py``; ``skip_non_finite_batches`` drops and counts bad
+  batches), a stop request (Ctrl-C, SIGTERM) ends it between two steps
+  (``training/interrupts.py``), and checkpoints are written whole, a failed
+  write logged without ending the run (``training/checkpoints.py``).
 
 Why the mean: Adam moves ``b_dec`` by about ``lr`` per step, so a short run
 cannot learn a large data mean (layer-1 residual stream of the TinyStories
@@ -18,16 +23,22 @@ latents on it.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 from sae_lens.config import SAETrainerConfig
 from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
-from sae_lens.training.sae_trainer import SAETrainer, SaveCheckpointFn
+from sae_lens.training.sae_trainer import SaveCheckpointFn
 from sae_lens.training.types import DataProvider
 
+from sae_lens_signaware.distributed import all_reduce_
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
+from sae_lens_signaware.training.checkpoints import try_write_checkpoint
+from sae_lens_signaware.training.data_parallel import DataParallelMixin
+from sae_lens_signaware.training.guards import FiniteBatches, FiniteGuard
+from sae_lens_signaware.training.interrupts import StopRequest, TrainingInterrupted
 
 StepCallback = Callable[[TrainStepOutput], None]
 B_DEC_INITS = ("zeros", "mean")
@@ -48,8 +59,9 @@ class L0Target:
             raise ValueError(f"L0Target.target_l0 must be > 0, got {self.target_l0}")
 
 
-class Trainer(SAETrainer[Any, Any]):
-    """``SAETrainer`` plus step callbacks, an outside L0 controller and ``b_dec`` init."""
+class Trainer(DataParallelMixin):
+    """``SAETrainer`` plus step callbacks, an outside L0 controller and ``b_dec`` init;
+    data-parallel under ``torch.distributed`` (``training/data_parallel.py``)."""
 
     def __init__(
         self,
@@ -61,6 +73,7 @@ class Trainer(SAETrainer[Any, Any]):
         on_step: Sequence[StepCallback] = (),
         l0_target: L0Target | None = None,
         b_dec_init: BDecInit = "zeros",
+        skip_non_finite_batches: bool = False,
     ) -> None:
         if b_dec_init not in B_DEC_INITS:
             raise ValueError(
@@ -80,6 +93,47 @@ class Trainer(SAETrainer[Any, Any]):
         #: ``[integral, log_scale]`` of the outside controller (see l0_controller.py)
         self.l0_controller = torch.zeros(2)
         self.b_dec_init = b_dec_init
+        self.sync_initial_state()
+        # reliability (training/guards.py, interrupts.py, checkpoints.py)
+        self.finite_batches = FiniteBatches(
+            data_provider, lambda: self.n_training_steps, skip_non_finite_batches
+        )
+        self.data_provider = self.finite_batches
+        self.finite_guard = FiniteGuard(sae)
+        self.stop_request = StopRequest()
+        self.last_checkpoint: Path | None = None
+        self.checkpoint_errors: list[OSError] = []
+
+    @property
+    def skipped_batches(self) -> int:
+        """Non-finite input batches dropped (``skip_non_finite_batches``)."""
+        return self.finite_batches.skipped
+
+    def maybe_reset_sparsity(self) -> dict[str, Any]:
+        # first call of each loop pass: every counter agrees, so stop here if asked
+        if self.stop_request:
+            raise TrainingInterrupted(self.n_training_steps)
+        return super().maybe_reset_sparsity()
+
+    def save_checkpoint(
+        self,
+        checkpoint_name: str,
+        base_path: Path | str | None = None,
+        wandb_aliases: list[str] | None = None,
+    ) -> None:
+        """SAELens's checkpoint, written whole (a full disk is logged, not fatal)."""
+        base = base_path if base_path is not None else self.cfg.checkpoint_path
+        if base is None:
+            return super().save_checkpoint(checkpoint_name, base_path, wandb_aliases)
+
+        def save(name: str) -> None:
+            super(Trainer, self).save_checkpoint(name, base, wandb_aliases)
+
+        path, error = try_write_checkpoint(save, base, checkpoint_name)
+        if error is not None:
+            self.checkpoint_errors.append(error)
+        elif path is not None:
+            self.last_checkpoint = path
 
     @torch.no_grad()
     def get_coefficients(self) -> dict[str, float]:
@@ -93,8 +147,10 @@ class Trainer(SAETrainer[Any, Any]):
         if self.n_training_steps == 0 and self.b_dec_init == "mean":
             with torch.no_grad():
                 scaled = self.activation_scaler(batch.to(self.sae.device))
-                self.sae.b_dec.copy_(scaled.mean(0).to(self.sae.b_dec.dtype))
+                mean = all_reduce_(scaled.mean(0), "mean")  # the global batch's mean
+                self.sae.b_dec.copy_(mean.to(self.sae.b_dec.dtype))
         output = super().step(batch)
+        self.finite_guard.check(output, self.n_training_steps, self.get_coefficients())
         if self.l0_target is not None:
             t = self.l0_target
             output.metrics["sparsity_scale"] = observe_l0(
@@ -104,6 +160,9 @@ class Trainer(SAETrainer[Any, Any]):
                 t.gain,
                 t.proportional,
             )
-        for callback in self.on_step:
-            callback(output)
+        try:
+            for callback in self.on_step:
+                callback(output)
+        except KeyboardInterrupt:
+            self.stop_request.request()  # the step is done: stop after it
         return output

@@ -1,0 +1,131 @@
+"""Data-parallel training: what ``Trainer`` does differently under ``torch.distributed``.
+
+Each rank trains the same SAE on its own shard of every global batch. With
+``N`` ranks and per-rank batches ``B`` (global batch ``N B``), one step is:
+
+- forward and backward on the rank's batch (losses are means over the batch);
+- gradients averaged over ranks (``all_reduce``, as ``DistributedDataParallel``
+  does), so every rank holds the gradient of the global-batch loss, then
+  SAELens's clipping and Adam step, identical on every rank;
+- the firing counts behind the dead-latent mask and the feature sparsity summed
+  over ranks, so threshold resets and the saved sparsity are global.
+
+Before training, rank 0's parameters are broadcast, and the norm-scaling factor
+is estimated from every rank's batches (the mean norm over all of them). The
+SA-GSAE's own global statistics (its ``target_l0`` controller's batch L0, its
+first-step threshold initialisation) reduce themselves through
+``sae_lens_signaware.distributed``. Only rank 0 writes checkpoints. The trainer
+state saves the global sample count, so a run resumes with any number of ranks.
+
+Alone (no process group, or one rank) every method is SAELens's own.
+"""
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
+from sae_lens.training.sae_trainer import SAETrainer
+
+from sae_lens_signaware.distributed import (
+    all_reduce_,
+    average_gradients_,
+    broadcast_,
+    is_distributed,
+    is_main_process,
+    world_size,
+)
+
+
+class DataParallelMixin(SAETrainer[Any, Any]):
+    """Overrides of ``SAETrainer`` for data-parallel training (see module docstring)."""
+
+    def sync_initial_state(self) -> None:
+        """Every rank starts from rank 0's parameters and buffers."""
+        broadcast_([*self.sae.parameters(), *self.sae.buffers()])
+
+    def fit(self) -> Any:
+        if is_distributed():
+            self._estimate_global_scaling_factor()
+        return super().fit()
+
+    @torch.no_grad()
+    def _estimate_global_scaling_factor(self) -> None:
+        mode = self.sae.cfg.normalize_activations
+        if mode == "covariance_whitening":
+            raise NotImplementedError(
+                "normalize_activations='covariance_whitening' is not supported in "
+                "data-parallel training yet; use 'expected_average_only_in' or 'none'"
+            )
+        if mode != "expected_average_only_in" or self.activation_scaler.scaling_factor:
+            return
+        totals = torch.zeros(2, dtype=torch.float64)
+        for _ in range(self.cfg.n_batches_for_norm_estimate):
+            norms = next(self.data_provider).norm(dim=-1)
+            totals[0] += norms.double().sum().item()
+            totals[1] += norms.numel()
+        all_reduce_(totals, "sum")
+        mean_norm = float(totals[0] / totals[1])
+        self.activation_scaler.scaling_factor = math.sqrt(self.sae.cfg.d_in) / mean_norm
+
+    def _train_step(
+        self, sae: TrainingSAE[Any], sae_in: torch.Tensor
+    ) -> TrainStepOutput:
+        if not is_distributed():
+            return super()._train_step(sae, sae_in)
+        sae.train()
+        with self.autocast_if_enabled:
+            output = self.sae.training_forward_pass(step_input=self._step_input(sae_in))
+            with torch.no_grad():
+                fired = output.feature_acts.bool().float().sum(0)
+                if fired.is_sparse:
+                    fired = fired.to_dense()
+                all_reduce_(fired, "sum")
+                self.n_forward_passes_since_fired += 1
+                self.n_forward_passes_since_fired[fired > 0] = 0
+                self.act_freq_scores += fired
+                self.n_frac_active_samples += (
+                    self.cfg.train_batch_size_samples * world_size()
+                )
+        output.loss.backward()
+        average_gradients_(sae.parameters())
+        torch.nn.utils.clip_grad_norm_(sae.parameters(), 1.0)
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        self.lr_scheduler.step()
+        for scheduler in self.coefficient_schedulers.values():
+            scheduler.step()
+        return output
+
+    def _step_input(self, sae_in: torch.Tensor) -> Any:
+        from sae_lens.saes.sae import TrainStepInput
+
+        return TrainStepInput(
+            sae_in=sae_in,
+            dead_neuron_mask=self.dead_neurons,
+            coefficients=self.get_coefficients(),
+            n_training_steps=self.n_training_steps,
+            is_logging_step=self._is_logging_step(),
+        )
+
+    def save_checkpoint(
+        self,
+        checkpoint_name: str,
+        base_path: Path | str | None = None,
+        wandb_aliases: list[str] | None = None,
+    ) -> None:
+        if is_main_process():
+            super().save_checkpoint(checkpoint_name, base_path, wandb_aliases)
+
+    def save_trainer_state(self, checkpoint_path: Path) -> None:
+        local: int = self.n_training_samples  # type: ignore[has-type]
+        self.n_training_samples = local * world_size()  # saved as a global count
+        try:
+            super().save_trainer_state(checkpoint_path)
+        finally:
+            self.n_training_samples = local
+
+    def load_trainer_state(self, checkpoint_path: Path | str) -> None:
+        super().load_trainer_state(checkpoint_path)
+        self.n_training_samples = int(self.n_training_samples) // world_size()
