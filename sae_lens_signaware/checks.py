@@ -2,10 +2,13 @@
 
 SAELens only notices an SAE ``d_in`` that does not fit the hook deep inside the
 activation store (a broadcasting error while the first batch is copied), so we
-probe the hook once with a few tokens and compare.
+probe the hook once with a few tokens and compare. ``check_run_config``
+refuses runner configs that would train nothing (``training_tokens`` under one
+batch), run past the model's context, or read an empty local dataset.
 """
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -67,3 +70,63 @@ def _input_device(model: HookedRootModule) -> torch.device:
     if hasattr(model, "W_E"):
         return model.W_E.device
     return next(model.parameters()).device
+
+
+class RunConfigError(ValueError):
+    """A runner-config value that cannot work (names the field)."""
+
+
+def max_context(model: HookedRootModule) -> int | None:
+    """The longest context the model takes, if it says (TransformerLens ``n_ctx``,
+    Hugging Face ``max_position_embeddings``)."""
+    n_ctx = getattr(getattr(model, "cfg", None), "n_ctx", None)
+    if isinstance(n_ctx, int):
+        return n_ctx
+    hf_config = getattr(getattr(model, "model", None), "config", None)
+    n_pos = getattr(hf_config, "max_position_embeddings", None)
+    return n_pos if isinstance(n_pos, int) else None
+
+
+def check_run_config(cfg: Any, model: HookedRootModule | None = None) -> None:
+    """Raise ``RunConfigError`` naming the field for a runner config that would
+    train nothing, index past the model's context, or read an empty dataset."""
+    batch = cfg.train_batch_size_tokens
+    if not (isinstance(batch, int) and not isinstance(batch, bool) and batch > 0):
+        raise RunConfigError(
+            f"train_batch_size_tokens must be an int > 0, got {batch!r}"
+        )
+    tokens = cfg.training_tokens
+    if not (isinstance(tokens, int) and not isinstance(tokens, bool)):
+        raise RunConfigError(f"training_tokens must be an int, got {tokens!r}")
+    if tokens < batch:
+        raise RunConfigError(
+            f"training_tokens={tokens} is less than one batch "
+            f"(train_batch_size_tokens={batch}): nothing would be trained"
+        )
+    context = cfg.context_size
+    if not (isinstance(context, int) and not isinstance(context, bool) and context > 0):
+        raise RunConfigError(f"context_size must be an int > 0, got {context!r}")
+    limit = None if model is None else max_context(model)
+    if limit is not None and context > limit:
+        raise RunConfigError(
+            f"context_size={context} is longer than the model's context "
+            f"({cfg.model_name}: {limit} tokens)"
+        )
+    check_dataset(cfg.dataset_path)
+
+
+def check_dataset(dataset_path: str) -> None:
+    """A local dataset folder or file must hold some data (Hub ids are not checked)."""
+    path = Path(dataset_path)
+    if not path.exists():
+        return
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    data = [p for p in files if p.suffix in DATA_SUFFIXES]
+    if not data or all(p.stat().st_size == 0 for p in data):
+        raise RunConfigError(
+            f"dataset_path {dataset_path!r} holds no data "
+            f"(no non-empty {'/'.join(DATA_SUFFIXES)} file)"
+        )
+
+
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".arrow", ".csv", ".txt")

@@ -7,17 +7,17 @@ writes those, a model card ``<sae_id>/README.md`` and a repository card
 ``README.md`` listing every SAE folder under ``folder``: a local mirror of the
 repo, ready for ``upload`` or ``hf upload``.
 
-Writes are atomic: the SAE folder is built in a hidden sibling folder, loaded
-back with ``SAE.load_from_disk`` as a check, then renamed into place, and the
-repository card replaces the old one with ``os.replace``. A failure leaves
-``folder`` as it was.
+Writes are atomic (``outputs.OutputFolder``): the SAE folder is built in a
+hidden sibling folder, loaded back with ``SAE.load_from_disk`` as a check, then
+renamed into place, and the repository card replaces the old one with
+``os.replace``. A failure leaves ``folder`` as it was; a second concurrent
+export of the same SAE is refused, and the next export removes what an
+interrupted one left.
 """
 
 import json
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,9 +28,9 @@ from sae_lens.constants import SAE_CFG_FILENAME, SPARSITY_FILENAME
 from safetensors.torch import save_file
 
 from sae_lens_signaware.hub.card import MetricValue, SaeSummary, repo_card, sae_card
+from sae_lens_signaware.outputs import TMP_MARK, OutputFolder
 
 README = "README.md"
-_TMP_MARK = ".tmp-"
 _NEURONPEDIA_ID = re.compile(r"^[^/\s]+/[^/\s]+$")
 
 
@@ -139,15 +139,9 @@ def export(
     check_export_args(sae, neuronpedia_id, sparsity)
     root = Path(folder)
     target = root / sae_id
-    if target.exists() and not overwrite:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-    created = [p for p in reversed(target.parents) if not p.exists()]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}{_TMP_MARK}{uuid.uuid4().hex}")
-    staging.mkdir()  # not mkdtemp: its 0700 mode would stick to the published folder
-    readme_tmp = root / f".{README}{_TMP_MARK}{staging.name}"
-    trash: Path | None = None
-    moved_in = False
+    out = OutputFolder(target, overwrite=overwrite)
+    staging = out.open()
+    readme_tmp = root / f".{README}{TMP_MARK}{staging.name}"
     try:
         cfg = _write_sae_files(sae, staging, neuronpedia_id, sparsity)
         card = sae_card(
@@ -169,23 +163,12 @@ def export(
                 base_model=base_model,
             )
         )
-        if target.exists():
-            trash = target.with_name(f".{target.name}{_TMP_MARK}old-{staging.name}")
-            target.rename(trash)
-        staging.rename(target)
-        moved_in = True
+        out.publish()
         os.replace(readme_tmp, root / README)
     except BaseException:
-        if moved_in:
-            shutil.rmtree(target, ignore_errors=True)
-        if trash is not None:
-            trash.rename(target)
-        shutil.rmtree(staging, ignore_errors=True)
         readme_tmp.unlink(missing_ok=True)
-        for parent in reversed(created):
-            if parent.exists() and not any(parent.iterdir()):
-                parent.rmdir()
+        out.rollback()
         raise
-    if trash is not None:
-        shutil.rmtree(trash, ignore_errors=True)
+    finally:
+        out.close()
     return target

@@ -7,6 +7,8 @@ from typing import Literal
 from sae_lens.saes.sae import SAEConfig, TrainingSAEConfig
 from typing_extensions import override
 
+from sae_lens_signaware.saes.validation import check_fields
+
 ARCHITECTURE = "sign_aware_gated"
 SPARSITY_MODES = ("l1", "l0")
 
@@ -43,6 +45,10 @@ class SignAwareGatedSAEConfig(SAEConfig):
     @classmethod
     def architecture(cls) -> str:
         return ARCHITECTURE
+
+    def __post_init__(self) -> None:
+        check_fields(self)  # types of every field (cfg.json gives strings)
+        super().__post_init__()
 
 
 @dataclass(kw_only=True)
@@ -137,7 +143,9 @@ def _finite(value: object) -> bool:
 
 
 def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
-    """Raise a ValueError naming the first field that is out of range."""
+    """Raise a ValueError naming the first field of the wrong type or out of range
+    (bool words such as ``"false"`` are parsed in place, see ``saes/validation.py``)."""
+    check_fields(cfg)
     modes = SPARSITY_MODES
     _require(cfg.sparsity in modes, "sparsity", cfg.sparsity, f"one of {modes}")
     for name in (

@@ -7,25 +7,47 @@ It is ``LanguageModelSAETrainingRunner`` with two differences:
 - ``run`` builds ``training.trainer.Trainer`` (step callbacks, ``on_step``)
   instead of ``SAETrainer``. Upstream constructs its trainer inside ``run``
   with no seam to pass another class, so ``run`` is upstream's, with that one
-  line changed (kept in step with SAELens 6.54).
+  line changed (kept in step with SAELens 6.54);
+- reliability (see README, "Reliability"): ``output_path`` is checked before
+  the model loads, locked, and written atomically (``outputs.OutputFolder``;
+  an existing one needs ``overwrite=True``); the final SAE must be finite;
+  Ctrl-C or SIGTERM stops between two steps and writes a whole progress
+  checkpoint (upstream's handler fails, see ``run_trainer_with_interruption_handling``).
 """
 
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import torch
 from sae_lens import LanguageModelSAERunnerConfig, LanguageModelSAETrainingRunner
 from sae_lens.config import HfDataset
-from sae_lens.saes.sae import TrainingSAE
+from sae_lens.saes.sae import TrainingSAE, TrainingSAEConfig
 from sae_lens.training.prefetch import PrefetchingIterator
+from sae_lens.training.sae_trainer import SAETrainer
 from sae_lens.training.types import DataProvider
 from transformer_lens.hook_points import HookedRootModule
 
-from sae_lens_signaware.checks import check_d_in
+from sae_lens_signaware.checks import check_d_in, check_run_config
+from sae_lens_signaware.outputs import OutputFolder, check_output_path
+from sae_lens_signaware.training.guards import check_finite_sae
+from sae_lens_signaware.training.interrupts import TrainingInterrupted, stop_on_signals
 from sae_lens_signaware.training.trainer import StepCallback, Trainer
+
+logger = logging.getLogger(__name__)
 
 
 class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
-    """SAELens's runner with the ``d_in`` check and ``Trainer`` (``on_step`` callbacks)."""
+    """SAELens's runner with the ``d_in`` check and ``Trainer`` (``on_step`` callbacks).
+
+    Args:
+        overwrite: replace an existing ``output_path`` (else ``OutputExistsError``).
+        protect_output: write ``output_path`` atomically under a lock; False
+            writes it in place (for a caller that stages the folder itself).
+        skip_non_finite_batches: drop NaN/inf input batches (counted in
+            ``skipped_batches``) instead of stopping.
+    """
 
     def __init__(
         self,
@@ -34,8 +56,17 @@ class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
         override_model: HookedRootModule | None = None,
         override_sae: TrainingSAE[Any] | None = None,
         on_step: Sequence[StepCallback] = (),
+        overwrite: bool = False,
+        protect_output: bool = True,
+        skip_non_finite_batches: bool = False,
     ) -> None:
+        if cfg.output_path is not None and protect_output:
+            check_output_path(cfg.output_path, overwrite)
+        if cfg.checkpoint_path is not None:
+            check_output_path(cfg.checkpoint_path, overwrite=True)
+        check_run_config(cfg)
         super().__init__(cfg, override_dataset, override_model, override_sae)
+        check_run_config(cfg, self.model)
         check_d_in(
             self.model,
             cfg.hook_name,
@@ -44,6 +75,16 @@ class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
             cfg.model_kwargs,
         )
         self.on_step = list(on_step)
+        self.overwrite = overwrite
+        self.protect_output = protect_output
+        self.skip_non_finite_batches = skip_non_finite_batches
+        self.trainer: Trainer | None = None
+        self._output: OutputFolder | None = None
+
+    @property
+    def skipped_batches(self) -> int:
+        """Non-finite input batches dropped (``skip_non_finite_batches``)."""
+        return 0 if self.trainer is None else self.trainer.skipped_batches
 
     def build_trainer(self, data_provider: DataProvider) -> Trainer:
         return Trainer(
@@ -53,6 +94,7 @@ class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
             evaluator=self.evaluator,
             save_checkpoint_fn=self.save_checkpoint,
             on_step=self.on_step,
+            skip_non_finite_batches=self.skip_non_finite_batches,
         )
 
     def run(self) -> TrainingSAE[Any]:
@@ -74,8 +116,11 @@ class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
             data_provider = PrefetchingIterator(
                 iter(self.activations_store), prefetch=size
             )
+        if self.cfg.output_path is not None and self.protect_output:
+            self._output = OutputFolder(self.cfg.output_path, self.overwrite)
+            self._output.open()  # lock and staging before any training
         try:
-            trainer = self.build_trainer(data_provider)
+            trainer = self.trainer = self.build_trainer(data_provider)
             if self.cfg.resume_from_checkpoint is not None:
                 trainer.load_trainer_state(self.cfg.resume_from_checkpoint)
                 self.sae.load_weights_from_checkpoint(self.cfg.resume_from_checkpoint)
@@ -94,16 +139,90 @@ class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
                 import wandb
 
                 wandb.finish()
+            if trainer.skipped_batches:
+                logger.warning(
+                    "skipped %d non-finite input batches", trainer.skipped_batches
+                )
             return sae
+        except BaseException:
+            if self._output is not None:
+                self._output.rollback()
+            raise
         finally:
+            if self._output is not None:
+                self._output.close()
             if isinstance(data_provider, PrefetchingIterator):
                 data_provider.close()
+
+    def run_trainer_with_interruption_handling(
+        self, trainer: SAETrainer[TrainingSAE[TrainingSAEConfig], TrainingSAEConfig]
+    ) -> TrainingSAE[Any]:
+        """Train; on Ctrl-C or SIGTERM stop between two steps and save progress.
+
+        Upstream's handler raises inside whatever is running and then calls the
+        runner's ``save_checkpoint`` (activation-store state and runner config
+        only) on a folder nobody created, so it fails (``SafetensorError: No such
+        file``) and no weights or trainer state are saved. Here the signal only
+        sets ``trainer.stop_request``; the trainer stops at the next step
+        boundary, and the full checkpoint (the trainer's: weights, sparsity,
+        trainer state, then this runner's store state and config) is written.
+        """
+        assert isinstance(trainer, Trainer)
+        with stop_on_signals(trainer.stop_request):
+            try:
+                return trainer.fit()
+            except TrainingInterrupted as stop:
+                raise self._save_progress(trainer, stop.step) from None
+            except KeyboardInterrupt:
+                logger.warning(
+                    "interrupted inside a step: no progress checkpoint "
+                    "(the newest whole one is %s)",
+                    trainer.last_checkpoint,
+                )
+                raise
+
+    def _save_progress(self, trainer: Trainer, step: int) -> TrainingInterrupted:
+        if self.cfg.checkpoint_path is None:
+            logger.warning("interrupted after %d steps; no checkpoint_path", step)
+            return TrainingInterrupted(step)
+        logger.warning("interrupted after %d steps, saving progress", step)
+        name = str(trainer.n_training_samples)
+        trainer.save_checkpoint(checkpoint_name=name)
+        saved = trainer.last_checkpoint
+        if saved is None or saved.name != name:
+            error = trainer.checkpoint_errors[-1] if trainer.checkpoint_errors else None
+            logger.error(
+                "could not save the progress checkpoint (%s); the newest whole "
+                "checkpoint is %s",
+                error,
+                saved,
+            )
+            return TrainingInterrupted(step, None if saved is None else str(saved))
+        return TrainingInterrupted(step, str(saved))
+
+    def save_final_sae(
+        self,
+        sae: TrainingSAE[Any],
+        output_path: str,
+        log_feature_sparsity: torch.Tensor | None = None,
+    ) -> None:
+        """Upstream's save, refused for a non-finite SAE, into the staging folder
+        and then renamed into place when ``output_path`` is protected."""
+        check_finite_sae(sae)
+        folder = self._output
+        if folder is None or Path(output_path) != folder.target:
+            super().save_final_sae(sae, output_path, log_feature_sparsity)
+            return
+        super().save_final_sae(sae, str(folder.staging), log_feature_sparsity)
+        folder.publish()
 
 
 def run_training(
     cfg: LanguageModelSAERunnerConfig[Any],
     override_model: HookedRootModule | None = None,
     override_dataset: HfDataset | None = None,
+    overwrite: bool = False,
+    skip_non_finite_batches: bool = False,
 ) -> tuple[TrainingSAE[Any], list[float]]:
     """Check, train and save (to ``cfg.output_path``); return the SAE and its step losses."""
     losses: list[float] = []
@@ -112,5 +231,7 @@ def run_training(
         override_dataset=override_dataset,
         override_model=override_model,
         on_step=[lambda output: losses.append(float(output.loss.detach()))],
+        overwrite=overwrite,
+        skip_non_finite_batches=skip_non_finite_batches,
     )
     return runner.run(), losses
