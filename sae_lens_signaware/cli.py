@@ -2,6 +2,7 @@
 
     sae-signaware train ARGS      SAELens's training CLI (see sae_lens_signaware.train)
     sae-signaware main-job [...]  train, evaluate and save the main SA-GSAE
+    sae-signaware sweep ...       an L0 sweep of SA-GSAEs from one pass of the model
     sae-signaware dashboard ...   static two-polarity dashboard of a saved SAE
     sae-signaware synthetic ...   synthetic protocols with known ground truth
     sae-signaware compare ...     EV / dead / CE loss score vs L0 across architectures
@@ -20,6 +21,7 @@ from sae_lens_signaware import main_job, train
 from sae_lens_signaware.comparison import sweep
 from sae_lens_signaware.dashboard import cli as dashboard_cli
 from sae_lens_signaware.synthetic import cli as synthetic_cli
+from sae_lens_signaware.training import sweep as l0_sweep
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,13 @@ COMMANDS = [
         "train, evaluate and save the main SA-GSAE",
         main_job.run,
         main_job.add_arguments,
+    ),
+    Command(
+        "sweep",
+        "train an L0 sweep of SA-GSAEs (x widths, x hooks) in one pass of the "
+        "model with SAELens's MultiSAETrainingRunner; one SAELens folder each",
+        l0_sweep.run,
+        l0_sweep.add_arguments,
     ),
     Command(
         "dashboard",
