@@ -121,6 +121,13 @@ def mean_over_ranks(value: float) -> float:
     return float(all_reduce_(torch.tensor([value], dtype=torch.float64), "mean"))
 
 
+def any_rank(flag: bool) -> bool:
+    """True on every rank if ``flag`` is true on any rank (``flag`` alone)."""
+    if not is_distributed():
+        return flag
+    return bool(all_reduce_(torch.tensor([float(flag)]), "max").item())
+
+
 def gather_rows(tensor: torch.Tensor) -> torch.Tensor:
     """Every rank's ``tensor`` (same shape on all ranks) concatenated along dim 0,
     in rank order: the global batch, on every rank."""

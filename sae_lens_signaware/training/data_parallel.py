@@ -17,23 +17,37 @@ first-step threshold initialisation) reduce themselves through
 ``sae_lens_signaware.distributed``. Only rank 0 writes checkpoints. The trainer
 state saves the global sample count, so a run resumes with any number of ranks.
 
+``DataParallelRunnerMixin`` does the same for SAELens's language-model runner:
+each rank streams its own shard of the dataset (``split_dataset_by_node``) and
+runs the model on it; token counts in the config are global.
+
 Alone (no process group, or one rank) every method is SAELens's own.
 """
 
+import copy
+import json
 import math
 from pathlib import Path
 from typing import Any
 
 import torch
+from datasets import load_dataset
+from datasets.distributed import split_dataset_by_node
+from sae_lens import LanguageModelSAERunnerConfig, LanguageModelSAETrainingRunner
+from sae_lens.config import HfDataset
+from sae_lens.constants import RUNNER_CFG_FILENAME
 from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
 from sae_lens.training.sae_trainer import SAETrainer
+from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.distributed import (
     all_reduce_,
     average_gradients_,
+    barrier,
     broadcast_,
     is_distributed,
     is_main_process,
+    rank,
     world_size,
 )
 
@@ -129,3 +143,95 @@ class DataParallelMixin(SAETrainer[Any, Any]):
     def load_trainer_state(self, checkpoint_path: Path | str) -> None:
         super().load_trainer_state(checkpoint_path)
         self.n_training_samples = int(self.n_training_samples) // world_size()
+
+
+def rank_config(
+    cfg: LanguageModelSAERunnerConfig[Any],
+) -> LanguageModelSAERunnerConfig[Any]:
+    """``cfg`` with this rank's share of the tokens: ``training_tokens`` and
+    ``train_batch_size_tokens`` are global, each rank trains on ``1/N`` of both."""
+    n = world_size()
+    if n == 1:
+        return cfg
+    for name in ("train_batch_size_tokens", "training_tokens"):
+        value = getattr(cfg, name)
+        if value % n:
+            raise ValueError(
+                f"LanguageModelSAERunnerConfig.{name}={value} must be a multiple of the "
+                f"number of ranks ({n}): it is the global count, split across ranks"
+            )
+    local = copy.copy(cfg)
+    local.train_batch_size_tokens = cfg.train_batch_size_tokens // n
+    local.training_tokens = cfg.training_tokens // n
+    return local
+
+
+def rank_dataset(
+    cfg: LanguageModelSAERunnerConfig[Any], dataset: HfDataset | None
+) -> HfDataset | None:
+    """This rank's shard of the training text (``split_dataset_by_node``); the
+    dataset is loaded as SAELens's activation store loads ``cfg.dataset_path``."""
+    if not is_distributed():
+        return dataset
+    if dataset is None:
+        dataset = load_dataset(
+            cfg.dataset_path,
+            split="train",
+            streaming=cfg.streaming,
+            trust_remote_code=cfg.dataset_trust_remote_code,
+        )
+    return split_dataset_by_node(dataset, rank=rank(), world_size=world_size())  # type: ignore[arg-type,type-var]
+
+
+class DataParallelRunnerMixin(LanguageModelSAETrainingRunner):
+    """SAELens's runner, data-parallel under ``torch.distributed``.
+
+    Each rank streams its own shard of the dataset and runs the model on it;
+    ``cfg`` keeps the global token counts (saved as given, with
+    ``"world_size": N``) and the trainer gets this rank's share (``rank_config``).
+    Only rank 0 writes the final SAE and the runner's checkpoint files.
+    """
+
+    def __init__(
+        self,
+        cfg: LanguageModelSAERunnerConfig[Any],
+        override_dataset: HfDataset | None = None,
+        override_model: HookedRootModule | None = None,
+        override_sae: TrainingSAE[Any] | None = None,
+    ) -> None:
+        self.rank_cfg = rank_config(cfg)
+        dataset = rank_dataset(cfg, override_dataset)
+        super().__init__(self.rank_cfg, dataset, override_model, override_sae)
+        self.cfg = cfg
+
+    def trainer_config(self) -> Any:
+        """The ``SAETrainerConfig`` of this rank (its share of the tokens)."""
+        return self.rank_cfg.to_sae_trainer_config()
+
+    def _set_sae_metadata(self) -> None:
+        super()._set_sae_metadata()
+        self.sae.cfg.metadata.world_size = world_size()
+
+    def save_final_sae(
+        self,
+        sae: TrainingSAE[Any],
+        output_path: str,
+        log_feature_sparsity: torch.Tensor | None = None,
+    ) -> None:
+        if is_main_process():
+            super().save_final_sae(sae, output_path, log_feature_sparsity)
+            _record_world_size(Path(output_path) / RUNNER_CFG_FILENAME)
+        barrier()
+
+    def save_checkpoint(self, checkpoint_path: Path | None) -> None:
+        if checkpoint_path is not None and is_main_process():
+            super().save_checkpoint(checkpoint_path)
+            _record_world_size(checkpoint_path / RUNNER_CFG_FILENAME)
+
+
+def _record_world_size(runner_cfg_path: Path) -> None:
+    """Add ``"world_size"`` to a saved runner config (the training config)."""
+    if runner_cfg_path.is_file():
+        saved = json.loads(runner_cfg_path.read_text())
+        saved["world_size"] = world_size()
+        runner_cfg_path.write_text(json.dumps(saved))

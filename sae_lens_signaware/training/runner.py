@@ -1,6 +1,6 @@
 """``SignAwareTrainingRunner``: SAELens's language-model runner, training with our ``Trainer``.
 
-It is ``LanguageModelSAETrainingRunner`` with two differences:
+It is ``LanguageModelSAETrainingRunner`` with these differences:
 
 - the SAE's ``d_in`` is checked against the hook before anything is written
   (SAELens only notices deep inside its activation store);
@@ -8,6 +8,9 @@ It is ``LanguageModelSAETrainingRunner`` with two differences:
   instead of ``SAETrainer``. Upstream constructs its trainer inside ``run``
   with no seam to pass another class, so ``run`` is upstream's, with that one
   line changed (kept in step with SAELens 6.54);
+- data-parallel under ``torch.distributed`` (``DataParallelRunnerMixin``:
+  each rank streams its shard of the dataset, token counts are global, rank 0
+  writes);
 - reliability (see README, "Reliability"): ``output_path`` is checked before
   the model loads, locked, and written atomically (``outputs.OutputFolder``;
   an existing one needs ``overwrite=True``); the final SAE must be finite;
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from sae_lens import LanguageModelSAERunnerConfig, LanguageModelSAETrainingRunner
+from sae_lens import LanguageModelSAERunnerConfig
 from sae_lens.config import HfDataset
 from sae_lens.saes.sae import TrainingSAE, TrainingSAEConfig
 from sae_lens.training.prefetch import PrefetchingIterator
@@ -30,7 +33,9 @@ from sae_lens.training.types import DataProvider
 from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.checks import check_d_in, check_run_config
+from sae_lens_signaware.distributed import is_main_process
 from sae_lens_signaware.outputs import OutputFolder, check_output_path
+from sae_lens_signaware.training.data_parallel import DataParallelRunnerMixin
 from sae_lens_signaware.training.guards import check_finite_sae
 from sae_lens_signaware.training.interrupts import TrainingInterrupted, stop_on_signals
 from sae_lens_signaware.training.trainer import StepCallback, Trainer
@@ -38,7 +43,7 @@ from sae_lens_signaware.training.trainer import StepCallback, Trainer
 logger = logging.getLogger(__name__)
 
 
-class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
+class SignAwareTrainingRunner(DataParallelRunnerMixin):
     """SAELens's runner with the ``d_in`` check and ``Trainer`` (``on_step`` callbacks).
 
     Args:
@@ -88,7 +93,7 @@ class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
 
     def build_trainer(self, data_provider: DataProvider) -> Trainer:
         return Trainer(
-            cfg=self.cfg.to_sae_trainer_config(),
+            cfg=self.trainer_config(),
             sae=self.sae,
             data_provider=data_provider,
             evaluator=self.evaluator,
@@ -116,7 +121,11 @@ class SignAwareTrainingRunner(LanguageModelSAETrainingRunner):
             data_provider = PrefetchingIterator(
                 iter(self.activations_store), prefetch=size
             )
-        if self.cfg.output_path is not None and self.protect_output:
+        if (
+            self.cfg.output_path is not None
+            and self.protect_output
+            and is_main_process()  # the only rank that writes
+        ):
             self._output = OutputFolder(self.cfg.output_path, self.overwrite)
             self._output.open()  # lock and staging before any training
         try:

@@ -32,7 +32,7 @@ from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
 from sae_lens.training.sae_trainer import SaveCheckpointFn
 from sae_lens.training.types import DataProvider
 
-from sae_lens_signaware.distributed import all_reduce_
+from sae_lens_signaware.distributed import all_reduce_, any_rank, is_main_process
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
 from sae_lens_signaware.training.checkpoints import try_write_checkpoint
@@ -111,7 +111,7 @@ class Trainer(DataParallelMixin):
 
     def maybe_reset_sparsity(self) -> dict[str, Any]:
         # first call of each loop pass: every counter agrees, so stop here if asked
-        if self.stop_request:
+        if any_rank(bool(self.stop_request)):  # all ranks stop at the same step
             raise TrainingInterrupted(self.n_training_steps)
         return super().maybe_reset_sparsity()
 
@@ -122,6 +122,8 @@ class Trainer(DataParallelMixin):
         wandb_aliases: list[str] | None = None,
     ) -> None:
         """SAELens's checkpoint, written whole (a full disk is logged, not fatal)."""
+        if not is_main_process():  # rank 0 writes for every rank
+            return None
         base = base_path if base_path is not None else self.cfg.checkpoint_path
         if base is None:
             return super().save_checkpoint(checkpoint_name, base_path, wandb_aliases)

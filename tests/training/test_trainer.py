@@ -70,3 +70,18 @@ def test_without_a_controller_the_trainer_is_saelens_trainer() -> None:
     assert torch.equal(a.sae_out, b.sae_out)
     for p, q in zip(ours.sae.parameters(), theirs.sae.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_trainer_state_keeps_the_global_sample_count(tmp_path, monkeypatch) -> None:
+    from sae_lens_signaware.training import data_parallel
+
+    trainer = _trainer(TopKTrainingSAEConfig(d_in=8, d_sae=16, k=2))
+    trainer.n_training_samples, trainer.n_training_steps = 640, 5
+    monkeypatch.setattr(data_parallel, "world_size", lambda: 2)  # saved by 2 ranks
+    trainer.save_trainer_state(tmp_path)
+    assert trainer.n_training_samples == 640  # this rank's count is untouched
+    monkeypatch.setattr(data_parallel, "world_size", lambda: 4)  # resumed on 4
+    resumed = _trainer(TopKTrainingSAEConfig(d_in=8, d_sae=16, k=2))
+    resumed.load_trainer_state(tmp_path)
+    assert resumed.n_training_samples == 2 * 640 // 4
+    assert resumed.n_training_steps == 5
