@@ -15,6 +15,11 @@ import torch
 from sae_lens.util import extract_stop_at_layer_from_tlens_hook_name
 from transformer_lens.hook_points import HookedRootModule
 
+from sae_lens_signaware.saes.validation import (
+    check_dtype_and_devices,
+    check_field_types,
+)
+
 
 class HookShapeError(ValueError):
     """The SAE's ``d_in`` does not match the activations at its hook (or the hook is missing)."""
@@ -72,6 +77,10 @@ def _input_device(model: HookedRootModule) -> torch.device:
     return next(model.parameters()).device
 
 
+#: the runner-config fields that name a device
+RUNNER_DEVICES = ("device", "llm_device", "act_store_device")
+
+
 class RunConfigError(ValueError):
     """A runner-config value that cannot work (names the field)."""
 
@@ -89,7 +98,10 @@ def max_context(model: HookedRootModule) -> int | None:
 
 def check_run_config(cfg: Any, model: HookedRootModule | None = None) -> None:
     """Raise ``RunConfigError`` naming the field for a runner config that would
-    train nothing, index past the model's context, or read an empty dataset."""
+    train nothing, index past the model's context, or read an empty dataset;
+    check the type of every field (``saes/validation.py``, bool words parsed)."""
+    check_field_types(cfg)
+    check_dtype_and_devices(cfg, RUNNER_DEVICES)
     batch = cfg.train_batch_size_tokens
     if not (isinstance(batch, int) and not isinstance(batch, bool) and batch > 0):
         raise RunConfigError(

@@ -4,19 +4,23 @@ Trains on ``blocks.1.hook_mlp_out`` of ``raincandy-u/TinyStories-656K`` with
 SAELens's ``LanguageModelSAETrainingRunner`` (TinyStories ``train.jsonl``), then
 evaluates the saved SAE, loaded back with ``SAE.load_from_disk``, on
 ``validation.jsonl``: SAELens's ``run_evals`` and our sign census. The SAE (in
-SAELens format) and ``metrics.json`` go to ``--output``.
+SAELens format) and ``metrics.json`` go to ``--output``, together: the folder is
+built in a hidden sibling and renamed into place only once both are written
+(``outputs.atomic_output``), an existing one is replaced only with
+``--overwrite``, and a second run into the same folder is refused.
 """
 
 import argparse
+import dataclasses
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from sae_lens import SAE, LanguageModelSAERunnerConfig, LoggingConfig
+from sae_lens import LanguageModelSAERunnerConfig, LoggingConfig
+from sae_lens.constants import RUNNER_CFG_FILENAME
 
 from sae_lens_signaware.assets import (
     DEFAULT_HOOK,
@@ -24,11 +28,14 @@ from sae_lens_signaware.assets import (
     tinystories_dir,
     use_offline_hub,
 )
-from sae_lens_signaware.checks import HookShapeError
+from sae_lens_signaware.checks import check_run_config
 from sae_lens_signaware.evaluation import evaluate
+from sae_lens_signaware.loading import load_sae
 from sae_lens_signaware.models import load_hooked_model
+from sae_lens_signaware.outputs import atomic_output, check_output_path
 from sae_lens_signaware.saes import SignAwareGatedTrainingSAEConfig
-from sae_lens_signaware.training import run_training
+from sae_lens_signaware.training import SignAwareTrainingRunner
+from sae_lens_signaware.user_errors import report_user_errors
 
 METRICS_FILENAME = "metrics.json"
 
@@ -42,6 +49,7 @@ def main_job_config(
 ) -> LanguageModelSAERunnerConfig[SignAwareGatedTrainingSAEConfig]:
     """The runner config of the main job; ``sae_kwargs`` override the SA-GSAE's
     (d_in 128, d_sae 512, normalised inputs, else the config class's defaults)."""
+    check_sae_fields(sae_kwargs)
     sae_cfg = {
         "d_in": 128,
         "d_sae": 512,
@@ -72,40 +80,82 @@ def main_job_config(
     )
 
 
+def check_sae_fields(sae_kwargs: dict[str, Any]) -> None:
+    """Raise a ValueError naming an override that is not a config field."""
+    known = {f.name for f in dataclasses.fields(SignAwareGatedTrainingSAEConfig)}
+    unknown = sorted(set(sae_kwargs) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown SignAwareGatedTrainingSAEConfig field(s) {unknown}; "
+            f"fields: {', '.join(sorted(known - {'metadata'}))}"
+        )
+
+
 def run_main_job(
     tokens: int = 500_000,
     lr: float = 3e-4,
     output: str | Path = "output/main_job",
     eval_batches: int = 20,
     threads: int | None = 1,
+    overwrite: bool = False,
+    skip_non_finite_batches: bool = False,
     **sae_kwargs: Any,
 ) -> dict[str, Any]:
-    """Train, save, load back, evaluate; write and return the metrics."""
+    """Train, save, load back, evaluate; write and return the metrics.
+
+    Every check (config fields, token count, output folder) runs before the
+    model loads; the SAE and the metrics appear in ``output`` together or not
+    at all (see the module docstring).
+    """
     start = time.perf_counter()
+    cfg = main_job_config(tokens=tokens, lr=lr, output=None, **sae_kwargs)
+    check_run_config(cfg)
+    if not (isinstance(eval_batches, int) and eval_batches > 0):
+        raise ValueError(f"eval_batches must be an int > 0, got {eval_batches!r}")
+    check_output_path(output, overwrite)
     if threads:
         torch.set_num_threads(threads)
     use_offline_hub()
-    model = load_hooked_model(DEFAULT_MODEL)
-    cfg = main_job_config(tokens=tokens, lr=lr, output=output, **sae_kwargs)
-    torch.manual_seed(cfg.seed)  # the runner leaves seeding to its caller
-    _, losses = run_training(cfg, override_model=model)
-    train_seconds = time.perf_counter() - start
+    with atomic_output(output, overwrite=overwrite) as staging:
+        model = load_hooked_model(DEFAULT_MODEL)
+        cfg.output_path = str(staging)
+        torch.manual_seed(cfg.seed)  # the runner leaves seeding to its caller
+        losses: list[float] = []
+        runner = SignAwareTrainingRunner(
+            cfg,
+            override_model=model,
+            on_step=[lambda out: losses.append(float(out.loss.detach()))],
+            protect_output=False,  # staging is ours
+            skip_non_finite_batches=skip_non_finite_batches,
+        )
+        runner.run()
+        train_seconds = time.perf_counter() - start
+        _record_output_path(staging, output)
 
-    sae = SAE.load_from_disk(output)
-    metrics: dict[str, Any] = evaluate(
-        sae, model, tinystories_dir(), "validation", n_batches=eval_batches
-    )
-    metrics.update(
-        training_tokens=tokens,
-        training_steps=len(losses),
-        loss_first=losses[0],
-        loss_last=sum(losses[-10:]) / len(losses[-10:]),
-        train_seconds=train_seconds,
-        wall_seconds=time.perf_counter() - start,
-    )
-    with open(Path(output) / METRICS_FILENAME, "w") as f:
-        json.dump(metrics, f, indent=2)
+        sae = load_sae(staging)
+        metrics: dict[str, Any] = evaluate(
+            sae, model, tinystories_dir(), "validation", n_batches=eval_batches
+        )
+        metrics.update(
+            training_tokens=tokens,
+            training_steps=len(losses),
+            skipped_batches=runner.skipped_batches,
+            loss_first=losses[0],
+            loss_last=sum(losses[-10:]) / len(losses[-10:]),
+            train_seconds=train_seconds,
+            wall_seconds=time.perf_counter() - start,
+        )
+        with open(staging / METRICS_FILENAME, "w") as f:
+            json.dump(metrics, f, indent=2, allow_nan=False)
     return metrics
+
+
+def _record_output_path(staging: Path, output: str | Path) -> None:
+    """The saved runner config names the published folder, not the staging one."""
+    path = staging / RUNNER_CFG_FILENAME
+    runner_cfg = json.loads(path.read_text())
+    runner_cfg["output_path"] = str(output)
+    path.write_text(json.dumps(runner_cfg))
 
 
 ROWS = (
@@ -155,6 +205,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=3e-4, help="learning rate")
     parser.add_argument("--output", default="output/main_job", help="output folder")
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --output (atomically; else the run is refused)",
+    )
+    parser.add_argument(
+        "--skip-non-finite-batches",
+        action="store_true",
+        help="drop input batches with NaN/inf (counted in metrics.json) "
+        "instead of stopping",
+    )
+    parser.add_argument(
         "--eval-batches",
         type=int,
         default=20,
@@ -178,7 +239,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _field_value(text: str) -> tuple[str, Any]:
-    """``FIELD=VALUE``, the value read as JSON where it parses (``0.5``, ``true``)."""
+    """``FIELD=VALUE``, the value read as JSON where it parses (``0.5``, ``true``);
+    other text stays a string, which the config parses (``False``, ``no``) or refuses."""
     field, sep, raw = text.partition("=")
     if not sep or not field:
         raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
@@ -189,17 +251,17 @@ def _field_value(text: str) -> tuple[str, Any]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    try:
+    with report_user_errors():
         metrics = run_main_job(
             tokens=args.tokens,
             lr=args.lr,
             output=args.output,
             eval_batches=args.eval_batches,
             threads=args.threads,
+            overwrite=args.overwrite,
+            skip_non_finite_batches=args.skip_non_finite_batches,
             **dict(args.sae),
         )
-    except HookShapeError as e:
-        sys.exit(f"error: {e}")
     print(format_table(metrics))
     print(f"saved the SAE and {METRICS_FILENAME} to {args.output}")
     return metrics

@@ -21,11 +21,31 @@ from transformer_lens.loading_from_pretrained import (
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 
+class ModelNotFoundError(FileNotFoundError):
+    """The model is not in the local hub cache (or the hub cannot be reached)."""
+
+
+def model_not_found(model_name: str, error: BaseException) -> ModelNotFoundError:
+    """A ``ModelNotFoundError`` naming ``model_name`` and where it was looked for."""
+    from huggingface_hub import constants
+
+    where = f"the hub cache {constants.HF_HUB_CACHE}"
+    if constants.HF_HUB_OFFLINE:
+        where += " (offline: HF_HUB_OFFLINE=1)"
+    return ModelNotFoundError(
+        f"model {model_name!r} was not found in {where}; check the name "
+        f"(e.g. raincandy-u/TinyStories-656K) or download it first ({error})"
+    )
+
+
 def load_hooked_model(
     model_name: str, device: str = "cpu", dtype: torch.dtype = torch.float32
 ) -> HookedSAETransformer:
     """A ``HookedSAETransformer`` of ``model_name`` from the local hub cache, in ``dtype``."""
-    local = Path(snapshot_download(model_name, allow_patterns=["*.json"]))
+    try:
+        local = Path(snapshot_download(model_name, allow_patterns=["*.json"]))
+    except OSError as error:
+        raise model_not_found(model_name, error) from error
     cfg_dict = convert_hf_model_config(str(local))
     cfg_dict.update(
         model_name=model_name.split("/")[-1],

@@ -15,7 +15,11 @@ when it parses, so importing this package (which registers
 ``"sign_aware_gated"``) before parsing is all it takes. Training runs through
 ``training.runner.SignAwareTrainingRunner`` (SAELens's runner plus the ``d_in``
 check). The parser is SAELens's private ``_parse_cfg_args`` (hence
-``sae-lens<7`` in pyproject.toml).
+``sae-lens<7`` in pyproject.toml). Two flags are ours, taken out before
+SAELens parses: ``--overwrite`` (replace an existing ``--output_path``) and
+``--skip_non_finite_batches`` (drop NaN/inf input batches instead of
+stopping). Bad values, an existing or unwritable output, a missing model, NaN
+training and Ctrl-C end with one ``error:``/``interrupted:`` line.
 """
 
 import sys
@@ -24,17 +28,26 @@ from collections.abc import Sequence
 from sae_lens.llm_sae_training_runner import _parse_cfg_args
 
 import sae_lens_signaware  # noqa: F401  (registers "sign_aware_gated")
-from sae_lens_signaware.checks import HookShapeError
 from sae_lens_signaware.training.runner import run_training
+from sae_lens_signaware.user_errors import report_user_errors
+
+#: our flags (store-true), removed before SAELens's parser sees the arguments
+OUR_FLAGS = ("--overwrite", "--skip_non_finite_batches")
+
+
+def split_our_flags(args: Sequence[str]) -> tuple[list[str], dict[str, bool]]:
+    """``args`` without ``OUR_FLAGS``, and which of them were given."""
+    given = {flag.lstrip("-"): flag in args for flag in OUR_FLAGS}
+    return [a for a in args if a not in OUR_FLAGS], given
 
 
 def main(args: Sequence[str] | None = None) -> None:
     """SAELens's training CLI, with the architecture registered and the hook checked."""
-    cfg = _parse_cfg_args(list(sys.argv[1:] if args is None else args))
-    try:
-        run_training(cfg)
-    except HookShapeError as e:
-        sys.exit(f"error: {e}")
+    rest, flags = split_our_flags(list(sys.argv[1:] if args is None else args))
+    with report_user_errors():
+        cfg = _parse_cfg_args(rest)
+    with report_user_errors():
+        run_training(cfg, **flags)
 
 
 if __name__ == "__main__":

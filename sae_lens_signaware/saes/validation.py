@@ -88,8 +88,22 @@ def _coerce(cfg: object, name: str, kind: Any, value: Any) -> Any:
 
 
 def check_fields(cfg: Any) -> None:
+    """Check every annotated field of the SAE config ``cfg`` (``check_field_types``)
+    and the ranges of SAELens's fields (``check_sae_fields``)."""
+    check_field_types(cfg)
+    check_sae_fields(cfg)
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except (NameError, TypeError):  # an annotation only importable for type checkers
+        return {f.name: f.type for f in dataclasses.fields(cls)}
+
+
+def check_field_types(cfg: Any) -> None:
     """Check every annotated field of the dataclass ``cfg``; parse bool words in place."""
-    hints = typing.get_type_hints(type(cfg))
+    hints = _type_hints(type(cfg))
     for field in dataclasses.fields(cfg):
         kind = hints.get(field.name)
         if kind is None:
@@ -98,7 +112,23 @@ def check_fields(cfg: Any) -> None:
         checked = _coerce(cfg, field.name, kind, value)
         if checked is not value:
             object.__setattr__(cfg, field.name, checked)
-    check_sae_fields(cfg)
+
+
+def check_dtype_and_devices(cfg: Any, devices: tuple[str, ...]) -> None:
+    """``cfg.dtype`` a torch floating dtype name, each of ``devices`` None or a device."""
+    if cfg.dtype not in DTYPES:
+        raise _fail(cfg, "dtype", cfg.dtype, f"one of {DTYPES}")
+    for name in devices:
+        value = getattr(cfg, name)
+        if value is None:
+            continue
+        try:
+            device_type = torch.device(value).type
+        except (RuntimeError, TypeError):
+            device_type = None
+        if device_type not in DEVICE_TYPES:
+            rule = "a torch device such as 'cpu' or 'cuda:0'"
+            raise _fail(cfg, name, value, rule)
 
 
 def check_sae_fields(cfg: Any) -> None:
@@ -107,16 +137,7 @@ def check_sae_fields(cfg: Any) -> None:
         value = getattr(cfg, name)
         if not (_is_int(value) and value > 0):
             raise _fail(cfg, name, value, "an int > 0")
-    if cfg.dtype not in DTYPES:
-        raise _fail(cfg, "dtype", cfg.dtype, f"one of {DTYPES}")
-    try:
-        device_type = torch.device(cfg.device).type
-    except (RuntimeError, TypeError):
-        device_type = None
-    if device_type not in DEVICE_TYPES:
-        raise _fail(
-            cfg, "device", cfg.device, "a torch device such as 'cpu' or 'cuda:0'"
-        )
+    check_dtype_and_devices(cfg, ("device",))
     norm = getattr(cfg, "decoder_init_norm", None)
     if norm is not None and not (_is_number(norm) and math.isfinite(norm) and norm > 0):
         raise _fail(cfg, "decoder_init_norm", norm, "None or a finite number > 0")
