@@ -1,10 +1,7 @@
 """Data-parallel training: 2 gloo ranks on CPU against one process, same global batches."""
 
 import copy
-import os
-import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +9,8 @@ import torch
 
 from sae_lens_signaware.training import train_on_cached
 from tests.distributed.cached_setup import ACTS_SEED, config, settings, synthetic_acts
+from tests.distributed.launch import REPO, torchrun
 
-REPO = Path(__file__).resolve().parents[2]
 WORKER = REPO / "tests" / "distributed" / "cached_worker.py"
 #: Tolerances, and why. Float32 sums over a batch split in two and then averaged
 #: differ from the one-batch sums in the last bits (1e-7 relative). Adam divides
@@ -27,40 +24,16 @@ MEAN_ATOL = 1e-5
 OUTPUT_RTOL = 1e-3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def torchrun(
-    n: int, out: Path, *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "OMP_NUM_THREADS": "1",
-        "SAE_SIGNAWARE_DIST_TIMEOUT": "20",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        f"--nproc_per_node={n}",
-        f"--master_port={free_port()}",
-        str(WORKER),
-        str(out),
-        *args,
-    ]
-    return subprocess.run(
-        cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout
+def run_worker(n: int, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return torchrun(
+        n, [str(WORKER), str(out), *args], timeout=120, SAE_SIGNAWARE_DIST_TIMEOUT="20"
     )
 
 
 @pytest.fixture(scope="module")
 def two_rank_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ddp")
-    result = torchrun(2, out)
+    result = run_worker(2, out)
     assert result.returncode == 0, result.stderr[-3000:]
     return out
 
@@ -104,7 +77,7 @@ def config_sae_init() -> dict[str, torch.Tensor]:
 
 
 def test_a_killed_rank_fails_the_run_with_a_clear_error(tmp_path: Path) -> None:
-    result = torchrun(2, tmp_path, "5", timeout=120)
+    result = run_worker(2, tmp_path, "5")
     assert result.returncode != 0
     assert not list(tmp_path.glob("rank*.pt"))
     log = result.stdout + result.stderr

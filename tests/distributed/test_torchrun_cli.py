@@ -1,43 +1,27 @@
 """``torchrun -m sae_lens_signaware.train``: one SA-GSAE, two gloo ranks, the real model."""
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sae_lens import SAE
 
 from sae_lens_signaware.assets import hub_cache_dir
-from tests.distributed.test_data_parallel import free_port
+from tests.distributed.launch import torchrun
 from tests.integration.test_train_cli import cli_args
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[2]
 
 
 def torchrun_train(n: int, args: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "HF_HUB_CACHE": str(hub_cache_dir()),
-        "OMP_NUM_THREADS": "1",
-        "PYTHONPATH": str(REPO),
-        "SAE_SIGNAWARE_DIST_TIMEOUT": "60",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        f"--nproc_per_node={n}",
-        f"--master_port={free_port()}",
-        "-m",
-        "sae_lens_signaware.train",
-        *args,
-    ]
-    return subprocess.run(
-        cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    return torchrun(
+        n,
+        ["-m", "sae_lens_signaware.train", *args],
+        timeout=300,
+        HF_HUB_OFFLINE="1",
+        HF_HUB_CACHE=str(hub_cache_dir()),
+        SAE_SIGNAWARE_DIST_TIMEOUT="60",
     )
 
 
