@@ -234,29 +234,27 @@ def run_sweep(
     ``sae_kwargs`` override ``SignAwareGatedTrainingSAEConfig`` fields (``d_in``
     included: it is then checked against every hook instead of read from it).
     """
-    check_output_path(output, overwrite)  # before the model loads
+    d_saes = [d_sae] if isinstance(d_sae, int) else list(d_sae)
+    entries = sweep_entries(targets, d_saes, hook_names)
+    given_d_in = sae_kwargs.pop("d_in", None)
+    settings: dict[str, Any] = dict(
+        tokens=tokens, lr=lr, output=output, seed=seed, model_name=model_name
+    )
+    # every check that needs no model runs before it loads: the SAE fields, the output
+    sweep_config(
+        entries, dict.fromkeys(hook_names, given_d_in or 1), **settings, **sae_kwargs
+    )
+    check_output_path(output, overwrite)
     if threads:
         torch.set_num_threads(threads)
     if model is None:
         use_offline_hub()
         model = load_hooked_model(model_name)
-    d_saes = [d_sae] if isinstance(d_sae, int) else list(d_sae)
-    entries = sweep_entries(targets, d_saes, hook_names)
-    given_d_in = sae_kwargs.pop("d_in", None)
     d_in = {
         hook: given_d_in if given_d_in is not None else hook_width(model, hook)
         for hook in hook_names
     }
-    cfg = sweep_config(
-        entries,
-        d_in,
-        tokens=tokens,
-        lr=lr,
-        output=output,
-        seed=seed,
-        model_name=model_name,
-        **sae_kwargs,
-    )
+    cfg = sweep_config(entries, d_in, **settings, **sae_kwargs)
     return train_many(cfg, override_model=model, overwrite=overwrite)
 
 

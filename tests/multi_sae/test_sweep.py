@@ -54,7 +54,7 @@ def test_config_sets_each_sae_and_rejects_sweep_fields() -> None:
         sweep_config(sweep_entries([4], hook_names=["blocks.0.hook_mlp_out"]), {})
 
 
-def test_refuses_an_existing_output_before_loading_the_model(
+def test_refuses_bad_fields_and_existing_output_before_loading_the_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "keep.txt").write_text("mine")
@@ -66,6 +66,14 @@ def test_refuses_an_existing_output_before_loading_the_model(
     with pytest.raises(SystemExit, match="exists; pass --overwrite"):
         cli.main(["sweep", "--targets", "4", "--out", str(tmp_path)])
     assert (tmp_path / "keep.txt").read_text() == "mine"
+    new = str(tmp_path / "new")
+    with pytest.raises(SystemExit, match="l0_coefficient must be a finite number"):
+        cli.main(
+            ["sweep", "--targets", "4", "--sae", "l0_coefficient=-1", "--out", new]
+        )
+    with pytest.raises(SystemExit, match="sweep targets has repeats"):
+        cli.main(["sweep", "--targets", "4", "4", "--out", new])
+    assert not (tmp_path / "new").exists()
 
 
 def test_sweep_command_end_to_end(
