@@ -253,6 +253,22 @@ class OutputFolder:
             self._lock.release()
 
 
+def write_atomic(path: str | Path, data: str | bytes) -> Path:
+    """Write one file whole: into a hidden sibling, then ``os.replace`` onto ``path``."""
+    target = Path(path)
+    tmp = _sibling(target, TMP_MARK, uuid.uuid4().hex)
+    try:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
 @contextmanager
 def atomic_output(
     target: str | Path, overwrite: bool = False, lock: bool = True

@@ -1,9 +1,11 @@
 """Markdown tables and PNG plots of an architecture comparison's summary."""
 
+import io
 from pathlib import Path
 from typing import Any
 
 from sae_lens_signaware.comparison.baselines import ARCHS, label
+from sae_lens_signaware.outputs import write_atomic
 
 COLUMNS = [
     ("l0", "L0", "{:.1f}"),
@@ -130,7 +132,9 @@ def plot_cells(summary: dict[str, Any], out_dir: Path) -> list[Path]:
         fig.suptitle(f"{cell}: mean ± std over seeds")
         fig.tight_layout()
         path = out_dir / f"pareto_{cell}.png"
-        fig.savefig(path, dpi=110)
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=110)
         plt.close(fig)
+        write_atomic(path, png.getvalue())
         paths.append(path)
     return paths

@@ -38,6 +38,7 @@ from sae_lens_signaware.comparison.baselines import ARCHS, Arch, settled_coeffic
 from sae_lens_signaware.comparison.report import format_results, plot_cells
 from sae_lens_signaware.comparison.summary import summarize
 from sae_lens_signaware.evaluation import ce_loss_score, reconstruction_metrics
+from sae_lens_signaware.outputs import check_output_path, write_atomic
 from sae_lens_signaware.training import TrainSettings, train_on_cached
 
 #: cell name -> hook of layer ``{layer}`` (TransformerLens names)
@@ -210,6 +211,7 @@ def run_comparison(
 
     ``progress`` gets one line per finished (or skipped) run."""
     report = progress or (lambda _line: None)
+    check_output_path(out, overwrite=True)  # resumable: an existing out is kept
     out.mkdir(parents=True, exist_ok=True)
     runs_path = out / "runs.jsonl"
     rows = read_rows(runs_path)
@@ -261,8 +263,10 @@ def run_comparison(
                 settings,
                 settled,
             )
+            # one whole line per finished run (processes share the file); a NaN
+            # run stops in training (training/guards.py) and writes no row
             with open(runs_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
+                f.write(json.dumps(row, allow_nan=False) + "\n")
             rows.append(row)
             report(
                 f"[compare] {cell} {arch} T={target:g} seed={seed}: L0 {row['l0']:.1f} "
@@ -285,8 +289,8 @@ def run_comparison(
         "for every architecture. Mean ± std over seeds.\n"
     )
     results = format_results(summary, header)
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    (out / "results.md").write_text(results)
+    write_atomic(out / "summary.json", json.dumps(summary, indent=1))
+    write_atomic(out / "results.md", results)
     summary["plots"] = [str(p) for p in plot_cells(summary, out)]
     return summary
 

@@ -88,6 +88,20 @@ def _inference_cfg_dict(sae: SignAwareSAE) -> dict[str, Any]:
 
 
 @torch.no_grad()
+def check_finite_tensors(sae: SignAwareSAE) -> None:
+    """Raise a ValueError naming every parameter with NaN or inf entries (a
+    non-finite ``b_gate`` would become a NaN threshold)."""
+    bad = [
+        f"{name} ({int((~torch.isfinite(p)).sum())} of {p.numel()} entries)"
+        for name, p in sae.named_parameters()
+        if not bool(torch.isfinite(p).all())
+    ]
+    if bad:
+        raise ValueError(
+            f"cannot convert an SAE with non-finite parameters: {', '.join(bad)}"
+        )
+
+
 def to_jumprelu(sae: SignAwareSAE, *, neuronpedia_id: str | None = None) -> JumpReLUSAE:
     """A ``JumpReLUSAE`` whose reconstructions equal ``sae``'s and whose
     activations are ``sae``'s split into positive and negative parts.
@@ -101,6 +115,7 @@ def to_jumprelu(sae: SignAwareSAE, *, neuronpedia_id: str | None = None) -> Jump
         raise TypeError(
             f"expected a {ARCHITECTURE!r} SAE, got {sae.cfg.architecture()!r}"
         )
+    check_finite_tensors(sae)
     two_sided = bool(sae.cfg.two_sided)
     d_sae, dtype = sae.cfg.d_sae, sae.W_enc.dtype
     t_pos, t_neg = jumprelu_thresholds(sae)

@@ -3,13 +3,18 @@
     sae-signaware dashboard --sae PATH --out DIR [--latents 1 2 3] [--n-tokens N]
 
 ``sae_lens_signaware.cli`` adds the flags (``add_arguments``) to its
-``dashboard`` subcommand and runs ``run_dashboard``.
+``dashboard`` subcommand and runs ``run_dashboard``. The site is built in a
+hidden sibling of ``--out`` and renamed into place complete
+(``outputs.atomic_output``); an existing ``--out`` needs ``--overwrite``, and the
+SAE, the model and the hook are checked before any work.
 """
 
 import argparse
 from pathlib import Path
 
 from sae_lens_signaware.assets import DEFAULT_MODEL
+from sae_lens_signaware.outputs import atomic_output, check_output_path
+from sae_lens_signaware.user_errors import report_user_errors
 
 HELP = "build a static dashboard (index + one page per latent) of a signed SAE"
 
@@ -19,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--sae", required=True, help="folder of a saved SAE (SAE.load_from_disk)"
     )
     parser.add_argument("--out", required=True, help="output folder for the site")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing --out"
+    )
     parser.add_argument(
         "--latents",
         type=int,
@@ -59,33 +67,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_dashboard(args: argparse.Namespace) -> Path:
     """Load the model and the SAE, build the site; return the path of ``index.html``."""
+    with report_user_errors():
+        index = _build(args)
+    print(f"dashboard written to {index}")
+    return index
+
+
+def _build(args: argparse.Namespace) -> Path:
     import torch
-    from sae_lens import SAE
 
     import sae_lens_signaware  # noqa: F401  (registers the architecture)
     from sae_lens_signaware.assets import use_offline_hub
-    from sae_lens_signaware.dashboard.build import build_dashboard
+    from sae_lens_signaware.checks import check_d_in
+    from sae_lens_signaware.dashboard.build import build_dashboard, sae_hook_name
+    from sae_lens_signaware.loading import load_sae
     from sae_lens_signaware.models import load_hooked_model
 
+    out = check_output_path(args.out, args.overwrite)
+    sae = load_sae(args.sae)
     if args.threads:
         torch.set_num_threads(args.threads)
     use_offline_hub()
     model = load_hooked_model(args.model)
-    sae = SAE.load_from_disk(args.sae)
-    index = build_dashboard(
-        sae,
-        model,
-        Path(args.out),
-        latents=args.latents,
-        n_tokens=args.n_tokens,
-        hook_name=args.hook,
-        split=args.split,
-        context_size=args.context_size,
-        top_k=args.top_k,
-        steer_windows=args.steer_windows,
-    )
-    print(f"dashboard written to {index}")
-    return index
+    hook = args.hook or sae_hook_name(sae)
+    check_d_in(model, hook, sae.cfg.d_in)  # names a mistyped --hook
+    with atomic_output(out, overwrite=args.overwrite) as staging:
+        index = build_dashboard(
+            sae,
+            model,
+            staging,
+            latents=args.latents,
+            n_tokens=args.n_tokens,
+            hook_name=hook,
+            split=args.split,
+            context_size=args.context_size,
+            top_k=args.top_k,
+            steer_windows=args.steer_windows,
+        )
+    return out / index.relative_to(staging)
 
 
 def main(argv: list[str] | None = None) -> Path:

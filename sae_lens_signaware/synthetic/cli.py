@@ -7,6 +7,11 @@
 ``add_arguments`` / ``run`` serve a single ``synthetic`` subcommand with the
 protocols as nested subcommands; each protocol also has its own
 ``add_<protocol>_arguments`` / ``run_<protocol>`` pair (``PROTOCOLS``).
+
+The protocols share ``--out``; each writes its own ``<protocol>.json`` and
+``.png`` there, whole (``outputs.write_atomic``). Before training, the flags are
+range-checked, an existing result is refused unless ``--overwrite``, and a lock
+on ``<out>/<protocol>`` refuses a second concurrent run of the same protocol.
 """
 
 import argparse
@@ -14,20 +19,58 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sae_lens_signaware.outputs import OutputLock, check_output_path
 from sae_lens_signaware.synthetic.harness import SYNTHETIC_ARCHS
+from sae_lens_signaware.user_errors import report_user_errors
 
 HELP = "synthetic protocols: polarity-dial, anomalies, antipodal (JSON + PNG)"
 DEFAULT_OUT = Path("output/synthetic")
 
 
+def _in_range(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a float in ``[low, high]``, else a message naming the range."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not in [{low}, {high}]")
+        return value
+
+    return parse
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an int") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} is not > 0")
+    return value
+
+
+PROBABILITY = _in_range(0.0, 1.0)
+CORRELATION = _in_range(-1.0, 1.0)
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace this protocol's existing results in --out",
+    )
     parser.add_argument(
         "--small",
         action="store_true",
         help="tiny, fast setting (overrides sizes, grid and --steps)",
     )
-    parser.add_argument("--steps", type=int, default=None, help="training steps")
+    parser.add_argument(
+        "--steps", type=_positive_int, default=None, help="training steps"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument(
@@ -54,11 +97,13 @@ def _kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_polarity_dial_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument("--l0", type=float, default=4.0, help="target L0")
     parser.add_argument(
-        "--p-plus", type=float, nargs="+", default=[0.5, 0.75, 0.9, 1.0]
+        "--l0", type=_in_range(1e-6, 1e6), default=4.0, help="target L0"
     )
-    parser.add_argument("--rho", type=float, nargs="+", default=[0.0, -0.5, -1.0])
+    parser.add_argument(
+        "--p-plus", type=PROBABILITY, nargs="+", default=[0.5, 0.75, 0.9, 1.0]
+    )
+    parser.add_argument("--rho", type=CORRELATION, nargs="+", default=[0.0, -0.5, -1.0])
 
 
 def run_polarity_dial(args: argparse.Namespace) -> dict[str, Any]:
@@ -74,8 +119,10 @@ def run_polarity_dial(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_anomalies_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument("--budgets", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--p-plus-train", type=float, default=0.95)
+    parser.add_argument(
+        "--budgets", type=_positive_int, nargs="+", default=[1, 2, 4, 8]
+    )
+    parser.add_argument("--p-plus-train", type=PROBABILITY, default=0.95)
 
 
 def run_anomalies(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,9 +135,11 @@ def run_anomalies(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_antipodal_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument("--d", type=int, default=16, help="input dimension")
-    parser.add_argument("--ratios", type=float, nargs="+", default=[1.5, 2.0, 3.0, 4.0])
-    parser.add_argument("--rho", type=float, nargs="+", default=[0.0, -0.5, -1.0])
+    parser.add_argument("--d", type=_positive_int, default=16, help="input dimension")
+    parser.add_argument(
+        "--ratios", type=_in_range(1e-3, 1e3), nargs="+", default=[1.5, 2.0, 3.0, 4.0]
+    )
+    parser.add_argument("--rho", type=CORRELATION, nargs="+", default=[0.0, -0.5, -1.0])
 
 
 def run_antipodal(args: argparse.Namespace) -> dict[str, Any]:
@@ -133,8 +182,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         add(sub.add_parser(name, help=help_, description=help_))
 
 
+def check_result_path(out: Path, protocol: str, overwrite: bool) -> Path:
+    """``out/<stem>.json``, refused if it exists without ``overwrite`` or ``out``
+    cannot be written."""
+    check_output_path(out, overwrite=True)
+    result = out / f"{protocol.replace('-', '_')}.json"
+    if result.exists() and not overwrite:
+        raise FileExistsError(
+            f"{result} exists; pass --overwrite to replace it (or another --out)"
+        )
+    return result
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    result = PROTOCOLS[args.protocol][2](args)
+    with report_user_errors():
+        result_path = check_result_path(args.out, args.protocol, args.overwrite)
+        created = not args.out.exists()
+        try:
+            with OutputLock(result_path.with_suffix("")):
+                result = PROTOCOLS[args.protocol][2](args)
+        finally:
+            if created and args.out.is_dir() and not any(args.out.iterdir()):
+                args.out.rmdir()  # a failed first run leaves no empty folder
     files = result.get("files", {})
     print(f"{args.protocol}: {result['wall_seconds']} s; wrote {files}")
     return result

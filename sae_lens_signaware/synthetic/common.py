@@ -1,6 +1,7 @@
 """Output helpers shared by the synthetic protocols."""
 
 import functools
+import io
 import json
 import math
 import time
@@ -14,6 +15,8 @@ import torch
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from sae_lens_signaware.outputs import write_atomic  # noqa: E402
 
 
 def clean(value: Any) -> Any:
@@ -30,15 +33,22 @@ def clean(value: Any) -> Any:
 def write_outputs(
     result: dict[str, Any], fig: Figure, out_dir: Path | None, stem: str
 ) -> dict[str, Any]:
-    """Write ``{stem}.json`` and ``{stem}.png`` into ``out_dir`` (if given)."""
+    """Write ``{stem}.json`` and ``{stem}.png`` into ``out_dir`` (if given), each
+    whole (``outputs.write_atomic``), the plot first: a failure leaves no file
+    of a new result (the JSON is the record of a finished run)."""
     result = clean(result)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        result["files"] = {"json": str(out_dir / f"{stem}.json")}
-        result["files"]["png"] = str(out_dir / f"{stem}.png")
-        fig.savefig(out_dir / f"{stem}.png", dpi=110, bbox_inches="tight")
-        (out_dir / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
-    plt.close(fig)
+    try:
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            result["files"] = {"json": str(out_dir / f"{stem}.json")}
+            result["files"]["png"] = str(out_dir / f"{stem}.png")
+            png = io.BytesIO()
+            fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+            text = json.dumps(result, indent=2, allow_nan=False) + "\n"
+            write_atomic(out_dir / f"{stem}.png", png.getvalue())
+            write_atomic(out_dir / f"{stem}.json", text)
+    finally:
+        plt.close(fig)
     return result
 
 
