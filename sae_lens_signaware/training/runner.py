@@ -34,6 +34,7 @@ from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.checks import check_d_in, check_run_config
 from sae_lens_signaware.distributed import is_main_process
+from sae_lens_signaware.models import model_not_found
 from sae_lens_signaware.outputs import OutputFolder, check_output_path
 from sae_lens_signaware.training.data_parallel import DataParallelRunnerMixin
 from sae_lens_signaware.training.guards import check_finite_sae
@@ -70,7 +71,12 @@ class SignAwareTrainingRunner(DataParallelRunnerMixin):
         if cfg.checkpoint_path is not None:
             check_output_path(cfg.checkpoint_path, overwrite=True)
         check_run_config(cfg)
-        super().__init__(cfg, override_dataset, override_model, override_sae)
+        try:
+            super().__init__(cfg, override_dataset, override_model, override_sae)
+        except OSError as error:  # hub errors name no model
+            if override_model is not None or cfg.model_name in str(error):
+                raise
+            raise model_not_found(cfg.model_name, error) from error
         check_run_config(cfg, self.model)
         check_d_in(
             self.model,
