@@ -50,7 +50,12 @@ from sae_lens_signaware.assets import (
     tinystories_dir,
     use_offline_hub,
 )
-from sae_lens_signaware.checks import HookShapeError, check_d_in, hook_width
+from sae_lens_signaware.checks import (
+    HookShapeError,
+    check_d_in,
+    check_run_config,
+    hook_width,
+)
 from sae_lens_signaware.main_job import _field_value
 from sae_lens_signaware.models import load_hooked_model
 from sae_lens_signaware.outputs import (
@@ -183,8 +188,10 @@ def train_many(
     override_model: HookedRootModule | None = None,
     overwrite: bool = False,
 ) -> dict[str, TrainingSAE[Any]]:
-    """Check ``d_in`` at every hook, train every SAE of ``cfg`` on one activation
-    stream, and (if ``cfg.output_path``) write each to ``output_path/<name>``."""
+    """Check the run settings and ``d_in`` at every hook, train every SAE of
+    ``cfg`` on one activation stream, and (if ``cfg.output_path``) write each to
+    ``output_path/<name>``."""
+    check_run_config(cfg, override_model)
     output = cfg.output_path
     if output is not None:
         check_output_path(output, overwrite)
@@ -240,10 +247,10 @@ def run_sweep(
     settings: dict[str, Any] = dict(
         tokens=tokens, lr=lr, output=output, seed=seed, model_name=model_name
     )
-    # every check that needs no model runs before it loads: the SAE fields, the output
-    sweep_config(
-        entries, dict.fromkeys(hook_names, given_d_in or 1), **settings, **sae_kwargs
-    )
+    # every check that needs no model runs before it loads: the SAE fields, the
+    # run settings (tokens, dataset), the output folder
+    dry = dict.fromkeys(hook_names, given_d_in or 1)
+    check_run_config(sweep_config(entries, dry, **settings, **sae_kwargs))
     check_output_path(output, overwrite)
     if threads:
         torch.set_num_threads(threads)

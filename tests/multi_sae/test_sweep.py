@@ -71,6 +71,8 @@ def test_refuses_bad_fields_and_existing_output_before_loading_the_model(
         cli.main(
             ["sweep", "--targets", "4", "--sae", "l0_coefficient=-1", "--out", new]
         )
+    with pytest.raises(SystemExit, match="training_tokens=100 is less than one batch"):
+        cli.main(["sweep", "--targets", "4", "--tokens", "100", "--out", new])
     with pytest.raises(SystemExit, match="sweep targets has repeats"):
         cli.main(["sweep", "--targets", "4", "4", "--out", new])
     assert not (tmp_path / "new").exists()
