@@ -1,7 +1,6 @@
 """``sae-signaware compare`` end to end, in a smaller version of --quick."""
 
 import json
-import math
 
 import pytest
 import torch
@@ -31,16 +30,16 @@ def test_quick_compare_writes_rows_summary_tables_and_plots(tmp_path, capsys) ->
         assert row["cell"] == "mlp_out" and row["hook"] == "blocks.1.hook_mlp_out"
         assert row["n_steps"] == 30 and row["seed"] == 0 and row["target"] == 8.0
         assert 0 < row["l0"] < row["d_sae"]
-        assert (
-            math.isfinite(row["explained_variance"]) and row["explained_variance"] < 1
-        )
-        assert 0.0 <= row["dead_fraction"] <= 1.0
+        assert -0.5 < row["explained_variance"] < 1
+        assert 0.0 <= row["dead_fraction"] < 0.5
         assert row["ce_loss_without_sae"] < row["ce_loss_with_ablation"]
         assert row["ce_loss_score"] == pytest.approx(
             (row["ce_loss_with_ablation"] - row["ce_loss_with_sae"])
             / (row["ce_loss_with_ablation"] - row["ce_loss_without_sae"])
         )
     by_arch = {r["arch"]: r for r in rows}
+    for name in ("sa_gsae", "topk", "abstopk"):  # 30 steps reconstruct something
+        assert by_arch[name]["explained_variance"] > 0.0, name
     assert by_arch["topk"]["l0"] == pytest.approx(8.0)
     assert by_arch["topk"]["d_sae"] == 2 * by_arch["sa_gsae"]["d_sae"] == 1024
     assert by_arch["batchtopk"]["d_sae"] == 1024
