@@ -95,6 +95,11 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
             value (``saes/l0_controller.py``); logged as ``sparsity_scale``.
         target_l0_gain: the controller's integral gain per step.
         target_l0_proportional: the controller's proportional gain (damping).
+        support: ``"gate"`` (default): the Bi-Jump-ReLU's gates pick the support
+            during training, as at inference. ``"batch_topk"``: a batch-level
+            top-k on ``|pi_gate|`` (k = ``target_l0``) picks it during training,
+            with no sparsity penalty, and the thresholds are fitted to the
+            batch's cut for inference (``saes/batch_topk_support.py``).
         reset_dead_thresholds: a latent that has not fired for the trainer's
             ``dead_feature_window`` steps gets its thresholds reset to
             ``threshold_init`` (counted in the ``threshold_resets`` metric).
@@ -120,6 +125,7 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     learn_thresholds: bool = True
     fused_step: bool = True
     sparse_max_density: float = 0.02
+    support: Literal["gate", "batch_topk"] = "gate"
 
     @override
     @classmethod
@@ -166,6 +172,8 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
         value = getattr(cfg, name)
         ok = value is None or (_finite(value) and value > 0)
         _require(ok, name, value, "None or a finite number > 0")
+    supports = ("gate", "batch_topk")
+    _require(cfg.support in supports, "support", cfg.support, f"one of {supports}")
     density = cfg.sparse_max_density
     ok = _finite(density) and 0 <= density <= 1
     _require(ok, "sparse_max_density", density, "a finite number in [0, 1]")

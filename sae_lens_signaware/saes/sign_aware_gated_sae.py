@@ -32,6 +32,9 @@ from torch import nn
 from typing_extensions import override
 
 from sae_lens_signaware.distributed import gather_rows
+from sae_lens_signaware.saes.batch_topk_support import (
+    batch_topk_training_forward_pass,
+)
 from sae_lens_signaware.saes.bi_jump_relu import (
     bi_jump_relu,
     one_sided_gate,
@@ -295,7 +298,9 @@ class SignAwareGatedTrainingSAE(
                 self.l0_controller, step_input.coefficients, (self.cfg.sparsity,)
             )
             step_input = replace(step_input, coefficients=coefficients)
-        if self.cfg.fused_step:
+        if self.cfg.support == "batch_topk":  # saes/batch_topk_support.py
+            output = batch_topk_training_forward_pass(self, step_input)
+        elif self.cfg.fused_step:
             output = self._fused_training_forward_pass(step_input)
         else:  # the reference: encode_with_hidden_pre, decode, calculate_aux_loss
             output = super().training_forward_pass(step_input)
