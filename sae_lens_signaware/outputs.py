@@ -22,6 +22,7 @@ import fcntl
 import logging
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,12 +72,17 @@ def check_output_path(target: str | Path, overwrite: bool = False) -> Path:
             f"cannot create output {path}: {ancestor} is a file",
             str(ancestor),
         )
-    if not os.access(ancestor, os.W_OK | os.X_OK):
+    try:
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "permission denied")
+        with tempfile.TemporaryFile(dir=ancestor):  # a read-only mount, even as root
+            pass
+    except OSError as error:
         raise OutputPathError(
-            errno.EACCES,
-            f"cannot write output {path}: {ancestor} is not writable",
+            error.errno or errno.EACCES,
+            f"cannot write output {path}: {ancestor} is not writable ({error.strerror})",
             str(ancestor),
-        )
+        ) from error
     return path
 
 

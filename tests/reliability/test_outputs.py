@@ -174,3 +174,10 @@ def test_write_atomic_failure_keeps_the_old_file(tmp_path, monkeypatch) -> None:
     monkeypatch.undo()
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+@pytest.mark.skipif(not Path("/sys").is_dir(), reason="needs Linux sysfs")
+def test_unwritable_output_is_refused_before_any_work() -> None:
+    # sysfs refuses new files even to root (os.access alone would not tell)
+    with pytest.raises(OutputPathError, match="/sys is not writable"):
+        check_output_path("/sys/sae_out")
