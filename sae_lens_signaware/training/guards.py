@@ -1,7 +1,8 @@
 """Finite or stop: the checks ``Trainer`` runs on each batch, loss and parameter.
 
-- ``FiniteBatches`` wraps the trainer's data provider: a batch with a NaN or
-  inf is an error (``NonFiniteTrainingError``, cause ``"non-finite input
+- ``FiniteBatches`` wraps the trainer's data provider: running out of data is a
+  ``DataExhaustedError`` naming the step (not a bare ``StopIteration``); a
+  batch with a NaN or inf is an error (``NonFiniteTrainingError``, cause ``"non-finite input
   batch"``) or, with ``skip_non_finite_batches``, is dropped and counted.
 - ``FiniteGuard.check`` runs after each step: every loss term and, through
   one norm per parameter, every parameter must be finite. The error names the
@@ -41,6 +42,10 @@ class NonFiniteTrainingError(FloatingPointError):
         )
 
 
+class DataExhaustedError(ValueError):
+    """The data provider ran out of batches before training was done."""
+
+
 class FiniteBatches(Iterator[torch.Tensor]):
     """The data provider's batches, each checked for NaN and inf.
 
@@ -71,7 +76,13 @@ class FiniteBatches(Iterator[torch.Tensor]):
     def __next__(self) -> torch.Tensor:
         in_a_row = 0
         while True:
-            batch = next(self.batches)
+            try:
+                batch = next(self.batches)
+            except StopIteration:
+                raise DataExhaustedError(
+                    f"the training data ran out at step {self.step()}: the dataset "
+                    "is empty or shorter than training_tokens"
+                ) from None
             bad = batch.numel() - int(torch.isfinite(batch).sum())
             if bad == 0:
                 return batch

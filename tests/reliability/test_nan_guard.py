@@ -135,3 +135,13 @@ def test_no_nan_file_is_written_by_the_runner(tinystories_model, tmp_path) -> No
     weights = load_file(ckpt / "3072" / "sae_weights.safetensors")
     assert all(torch.isfinite(t).all() for t in weights.values())
     assert json.loads((ckpt / "3072" / "cfg.json").read_text())["d_sae"] == 512
+
+
+def test_running_out_of_data_names_the_step() -> None:
+    from itertools import islice
+
+    from sae_lens_signaware.training.guards import DataExhaustedError
+
+    trainer = tiny_trainer(islice(batches(), 3), n_steps=10)
+    with pytest.raises(DataExhaustedError, match="ran out at step 3"):
+        trainer.fit()
