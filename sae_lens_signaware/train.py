@@ -20,6 +20,12 @@ SAELens parses: ``--overwrite`` (replace an existing ``--output_path``) and
 ``--skip_non_finite_batches`` (drop NaN/inf input batches instead of
 stopping). Bad values, an existing or unwritable output, a missing model, NaN
 training and Ctrl-C end with one ``error:``/``interrupted:`` line.
+
+Under ``torchrun --nproc_per_node N -m sae_lens_signaware.train ARGS`` the same
+command trains one SAE data-parallel over ``N`` processes (gloo on CPU, NCCL on
+CUDA; ``training/data_parallel.py``): ``--training_tokens`` and
+``--train_batch_size_tokens`` are global counts, each rank reads its own shard
+of the dataset, and rank 0 writes the outputs.
 """
 
 import sys
@@ -28,6 +34,7 @@ from collections.abc import Sequence
 from sae_lens.llm_sae_training_runner import _parse_cfg_args
 
 import sae_lens_signaware  # noqa: F401  (registers "sign_aware_gated")
+from sae_lens_signaware.distributed import init_from_env
 from sae_lens_signaware.training.runner import run_training
 from sae_lens_signaware.user_errors import report_user_errors
 
@@ -46,6 +53,7 @@ def main(args: Sequence[str] | None = None) -> None:
     rest, flags = split_our_flags(list(sys.argv[1:] if args is None else args))
     with report_user_errors():
         cfg = _parse_cfg_args(rest)
+    init_from_env()  # a process group when started by torchrun
     with report_user_errors():
         run_training(cfg, **flags)
 
