@@ -171,6 +171,30 @@ def sign_diagnosis(sae: SAE[Any], acts: torch.Tensor) -> dict[str, float]:
     }
 
 
+@torch.no_grad()
+def antipodal_shares(sae: SAE[Any], acts: torch.Tensor) -> dict[str, float]:
+    """Share of live latents whose decoder direction has another live latent's
+    direction at cosine below -0.5 / -0.7 (``diag_antipodal_05`` / ``_07``).
+
+    For a non-negative SAE at 2H this counts the antipodal pairs (+v, -v) that a
+    signed latent could absorb into one; for a signed SAE it counts directions it
+    holds twice. Random directions in d = 128 have cosines of about +-0.09
+    (one standard deviation), so -0.5 is far beyond chance and -0.7 is a
+    near-exact pair."""
+    alive = torch.zeros(sae.cfg.d_sae, dtype=torch.bool)
+    for start in range(0, acts.shape[0], 8192):
+        alive |= (sae.encode(acts[start : start + 8192]) != 0).any(0)
+    d = torch.nn.functional.normalize(sae.W_dec[alive], dim=-1)
+    cos = d @ d.T
+    cos.fill_diagonal_(1.0)
+    lowest = cos.min(dim=-1).values
+    n = max(int(alive.sum()), 1)
+    return {
+        "diag_antipodal_05": float((lowest < -0.5).sum()) / n,
+        "diag_antipodal_07": float((lowest < -0.7).sum()) / n,
+    }
+
+
 def split_validation(val: torch.Tensor, context: int = 128) -> tuple[torch.Tensor, ...]:
     """``(select, report)``: the two halves, cut at a window boundary."""
     cut = (val.shape[0] // context // 2) * context
@@ -214,6 +238,7 @@ def train_frame(
         **reconstruction_metrics(inference, report),
         "train_seconds": seconds,
     }
+    row.update(antipodal_shares(inference, report))
     if arch.signed:
         row.update(sign_diagnosis(inference, report))
         census = compute_census(inference, report)
@@ -335,6 +360,23 @@ def print_tables(rows: list[dict[str, Any]], lrs: list[float]) -> None:
             )
 
 
+def print_antipodal(rows: list[dict[str, Any]]) -> None:
+    anti = [r for r in best_rows(rows).values() if "diag_antipodal_05" in r]
+    if not anti:
+        return
+    print(
+        "\n### Antipodal decoder directions (share of live latents with a partner "
+        "below the cosine cut; best-lr runs)\n\n"
+        "| cell | T | budget | arch | cos < -0.5 | cos < -0.7 |\n|---|---|---|---|---|---|"
+    )
+    for r in sorted(anti, key=lambda r: (r["cell"], r["target"], r["budget"])):
+        print(
+            f"| {r['cell']} | {r['target']:g} | {r['budget'] / 1e6:g}M | "
+            f"{r['label']} | {r['diag_antipodal_05']:.3f} | "
+            f"{r['diag_antipodal_07']:.3f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -362,7 +404,8 @@ def main() -> None:
     for spec in args.variant:
         v = parse_variant(spec)
         archs[v.name] = v
-    names = args.archs.split(",") + [parse_variant(s).name for s in args.variant]
+    names = [n for n in args.archs.split(",") if n]
+    names += [parse_variant(s).name for s in args.variant]
     rows = read_rows(args.out)
     done = {
         (r["cell"], r["arch"], float(r["target"]), int(r["budget"]), float(r["lr"]))
@@ -423,6 +466,7 @@ def main() -> None:
                     flush=True,
                 )
     print_tables(rows, args.lrs)
+    print_antipodal(rows)
 
 
 if __name__ == "__main__":
