@@ -29,6 +29,7 @@ from sae_lens_signaware.activations import (
 from sae_lens_signaware.assets import DEFAULT_HOOK, DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.comparison.summary import interpolate_at_l0
 from sae_lens_signaware.evaluation import ce_loss_score, reconstruction_metrics
+from sae_lens_signaware.outputs import write_atomic
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.training import TrainSettings, train_on_cached
 
@@ -150,7 +151,7 @@ def main() -> None:
     table = format_table(result)
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({**result, "table": table}, indent=1))
+    write_atomic(args.out, json.dumps({**result, "table": table}, indent=1))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from sae_lens_signaware.comparison.baselines import (
     SA,
     label,
 )
+from sae_lens_signaware.outputs import write_atomic
 
 HOLDS, PARTLY, NOT = "holds", "holds partly", "does not hold"
 EV_MARGIN = 0.025
@@ -230,7 +231,7 @@ def main() -> None:
     args = parser.parse_args()
     summary = json.loads((args.out / "summary.json").read_text())
     text = format_claims(summary)
-    (args.out / "claims.md").write_text(text)
+    write_atomic(args.out / "claims.md", text)
     print(text)
 
 

@@ -33,12 +33,13 @@ TOKENS = 8192  # 8 steps of 1024
 
 def test_a_signal_becomes_a_stop_request() -> None:
     request = StopRequest()
+    before = signal.getsignal(signal.SIGINT)  # SAELens's runner leaves its own
     with stop_on_signals(request):
         os.kill(os.getpid(), signal.SIGTERM)
         assert request.signal == signal.SIGTERM
         with pytest.raises(KeyboardInterrupt, match="second signal"):
             os.kill(os.getpid(), signal.SIGINT)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is before  # restored
 
 
 def test_keyboard_interrupt_in_a_callback_stops_after_that_step() -> None:
