@@ -7,6 +7,7 @@ from typing import Literal
 from sae_lens.saes.sae import SAEConfig, TrainingSAEConfig
 from typing_extensions import override
 
+from sae_lens_signaware.saes.fused import DEFAULT_MAX_DENSITY
 from sae_lens_signaware.saes.validation import check_fields
 
 ARCHITECTURE = "sign_aware_gated"
@@ -124,7 +125,7 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     target_l0_proportional: float = 4.0
     learn_thresholds: bool = True
     fused_step: bool = True
-    sparse_max_density: float = 0.02
+    sparse_max_density: float = DEFAULT_MAX_DENSITY
     support: Literal["gate", "batch_topk"] = "gate"
 
     @override

@@ -37,9 +37,10 @@ import torch
 
 from sae_lens_signaware.saes.sparse_decode import Pattern, sddmm, spmm, spmm_t
 
-#: Measured on a 2-core CPU (``benchmarks/speed.py --crossover``): below this share
-#: of candidate positions the sparse products win.
-DEFAULT_MAX_DENSITY = 0.02
+#: The crossover measured on a 2-core CPU at d_in 512, H 8192, batch 2048
+#: (``benchmarks/speed.py --crossover``, ``docs/results/speed/crossover.json``):
+#: the sparse step was faster up to 16% of positions in ``P`` and slower at 25%.
+DEFAULT_MAX_DENSITY = 0.2
 
 
 @dataclass(frozen=True)
