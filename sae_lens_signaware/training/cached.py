@@ -36,6 +36,8 @@ class TrainSettings:
     lr_decay_steps: int = 0
     #: ``"mean"``: ``b_dec`` starts at the first scaled batch's mean (see ``Trainer``)
     b_dec_init: BDecInit = "zeros"
+    #: drop (and count) batches with NaN/inf instead of stopping (training/guards.py)
+    skip_non_finite_batches: bool = False
 
 
 def train_on_cached(
@@ -84,6 +86,7 @@ def train_on_cached(
         on_step=[] if on_step is None else [on_step],
         l0_target=l0_target,
         b_dec_init=settings.b_dec_init,
+        skip_non_finite_batches=settings.skip_non_finite_batches,
     )
     start = time.perf_counter()
     trained = trainer.fit()

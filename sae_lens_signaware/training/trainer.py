@@ -42,6 +42,7 @@ from sae_lens_signaware.training.interrupts import StopRequest, TrainingInterrup
 
 StepCallback = Callable[[TrainStepOutput], None]
 B_DEC_INITS = ("zeros", "mean")
+L0_TARGET_STATE_FILENAME = "l0_target_controller.pt"
 BDecInit = Literal["zeros", "mean"]
 
 
@@ -103,6 +104,17 @@ class Trainer(DataParallelMixin):
         self.stop_request = StopRequest()
         self.last_checkpoint: Path | None = None
         self.checkpoint_errors: list[OSError] = []
+
+    def save_trainer_state(self, checkpoint_path: Path) -> None:
+        super().save_trainer_state(checkpoint_path)
+        if self.l0_target is not None:  # the outside controller resumes too
+            torch.save(self.l0_controller, checkpoint_path / L0_TARGET_STATE_FILENAME)
+
+    def load_trainer_state(self, checkpoint_path: Path | str) -> None:
+        super().load_trainer_state(checkpoint_path)
+        state = Path(checkpoint_path) / L0_TARGET_STATE_FILENAME
+        if self.l0_target is not None and state.exists():
+            self.l0_controller = torch.load(state)
 
     @property
     def skipped_batches(self) -> int:

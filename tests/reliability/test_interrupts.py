@@ -128,3 +128,23 @@ def test_interrupt_then_resume_matches_an_uninterrupted_run(
     for name, tensor in resumed.state_dict().items():
         if reference[name].norm() > 0:
             assert _relative(tensor, reference[name]) < 0.35, name
+
+
+def test_outside_l0_controller_is_checkpointed(tmp_path) -> None:
+    from sae_lens_signaware.training import L0Target
+    from tests.reliability.tiny import tiny_sae
+
+    target = L0Target("l0", target_l0=4.0)
+    trainer = tiny_trainer(
+        batches(),
+        n_steps=6,
+        checkpoint_path=tmp_path,
+        n_checkpoints=1,
+        l0_target=target,
+    )
+    trainer.fit()
+    assert trainer.last_checkpoint is not None
+    resumed = tiny_trainer(batches(), sae=tiny_sae(), l0_target=target)
+    resumed.load_trainer_state(trainer.last_checkpoint)
+    assert resumed.l0_controller.abs().sum() > 0
+    assert resumed.n_training_steps == 3
