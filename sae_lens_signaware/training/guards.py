@@ -21,6 +21,8 @@ from typing import Any
 import torch
 from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
 
+from sae_lens_signaware.distributed import any_rank
+
 #: a parameter whose norm grew by more than this factor since the start (from
 #: at least 1) is "exploding" when the loss turns non-finite
 EXPLODING_GROWTH = 1e3
@@ -84,9 +86,12 @@ class FiniteBatches(Iterator[torch.Tensor]):
                     "is empty or shorter than training_tokens"
                 ) from None
             bad = batch.numel() - int(torch.isfinite(batch).sum())
-            if bad == 0:
+            # data-parallel: every rank keeps, skips or stops on the same step
+            if not any_rank(bad > 0):
                 return batch
             cause = f"non-finite input batch: {bad} of {batch.numel()} values are NaN or inf"
+            if bad == 0:
+                cause = "non-finite input batch on another rank"
             in_a_row += 1
             if not self.skip or in_a_row > self.max_skipped:
                 if self.skip:
