@@ -4,10 +4,11 @@ progress checkpoint, and resuming continues the step count.
 Tolerance of "resume matches an uninterrupted run": the step count and the
 sample count match exactly; the weights do not, because SAELens restores the
 activation store's dataset position but not its shuffle buffer, so the
-resumed run sees other batches (as a ``kill -9`` and resume does). The final
-training loss of the two runs agrees within 10% and every parameter within
-35% relative (Frobenius) difference; an unrelated SAE of the same config
-differs by about 100%.
+resumed run sees other batches (as a ``kill -9`` and resume does). Asserted:
+the final training loss of the two runs within 5% (measured 1.7%) and every
+parameter within 25% relative Frobenius difference (measured at most 14%,
+``b_gate``; ``W_enc`` 1%); two independent initialisations differ by about
+140% in ``W_enc``.
 """
 
 import os
@@ -123,11 +124,11 @@ def test_interrupt_then_resume_matches_an_uninterrupted_run(
     )
     uninterrupted = runner.run()
     assert first == whole[:3]  # same seed, same batches until the interrupt
-    assert abs(rest[-1] - whole[-1]) / whole[-1] < 0.10
+    assert abs(rest[-1] - whole[-1]) / whole[-1] < 0.05
     reference = uninterrupted.state_dict()
     for name, tensor in resumed.state_dict().items():
         if reference[name].norm() > 0:
-            assert _relative(tensor, reference[name]) < 0.35, name
+            assert _relative(tensor, reference[name]) < 0.25, name
 
 
 def test_outside_l0_controller_is_checkpointed(tmp_path) -> None:
