@@ -7,6 +7,7 @@ refuses runner configs that would train nothing (``training_tokens`` under one
 batch), run past the model's context, or read an empty local dataset.
 """
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,11 @@ def hook_width(
 ) -> int:
     """Width of one token's activation at ``hook_name``, as SAELens's store flattens it."""
     if hook_name not in model.hook_dict:
-        known = ", ".join(sorted(model.hook_dict)[:8])
+        close = difflib.get_close_matches(hook_name, list(model.hook_dict), n=3)
+        known = ", ".join(close or sorted(model.hook_dict)[:8])
+        label = "did you mean" if close else "some hooks"
         raise HookShapeError(
-            f"hook_name {hook_name!r} is not a hook of the model (some hooks: {known}, ...)"
+            f"hook_name {hook_name!r} is not a hook of the model ({label}: {known}, ...)"
         )
     tokenizer = getattr(model, "tokenizer", None)
     token = getattr(tokenizer, "bos_token_id", None) or 0

@@ -95,7 +95,10 @@ def test_runner_existing_output_is_refused_before_the_model(tmp_path) -> None:
 def test_dashboard_hook_typo_is_named(tinystories_model) -> None:
     from sae_lens_signaware.checks import check_d_in
 
-    with pytest.raises(HookShapeError, match="'blocks.1.hook_mlp_ot' is not a hook"):
+    with pytest.raises(
+        HookShapeError,
+        match=r"'blocks.1.hook_mlp_ot' is not a hook .*did you mean: blocks.1.hook_mlp_out",
+    ):
         check_d_in(tinystories_model, "blocks.1.hook_mlp_ot", 128)
 
 
