@@ -7,6 +7,8 @@ a half-written one. If the write fails with an ``OSError`` (a full or
 read-only disk), the partial folder is removed and the error returned: the
 trainer logs it and trains on, and the final SAE is still saved to
 ``output_path`` (often another disk); the previous checkpoints stay intact.
+Under ``torch.distributed`` only rank 0 touches the folder (another rank
+cleaning leftovers could remove rank 0's staging folder).
 """
 
 import logging
@@ -15,6 +17,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+from sae_lens_signaware.distributed import is_main_process
 from sae_lens_signaware.outputs import TMP_MARK, clean_leftovers
 
 logger = logging.getLogger(__name__)
@@ -26,6 +29,9 @@ def write_checkpoint(
     """Run ``save(staging_name)`` (which writes ``base/staging_name``), then rename
     it to ``base/name``; return that path, or None if ``save`` wrote nothing (a
     rank that does not write)."""
+    if not is_main_process():  # rank 0 writes; save() stays called for its collectives
+        save(name)
+        return None
     root = Path(base)
     target = root / name
     if root.is_dir():
