@@ -190,7 +190,22 @@ def test_main_job_sae_flag_bad_values() -> None:
         main_job_config(output=None, **dict([_field_value("d_sae=true")]))
 
 
-CLI = ["--architecture", "sign_aware_gated", "--d_in", "128", "--d_sae", "512", "--model_name", "m", "--hook_name", "h", "--dataset_path", "d", "--log_to_wandb", "False"]
+CLI = [
+    "--architecture",
+    "sign_aware_gated",
+    "--d_in",
+    "128",
+    "--d_sae",
+    "512",
+    "--model_name",
+    "m",
+    "--hook_name",
+    "h",
+    "--dataset_path",
+    "d",
+    "--log_to_wandb",
+    "False",
+]
 
 
 @pytest.mark.parametrize("text", ["False", "false", "0", "no"])
