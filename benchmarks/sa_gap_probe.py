@@ -21,7 +21,7 @@ import torch
 
 from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.comparison.baselines import ARCHS, Arch, sa_variant
-from sae_lens_signaware.comparison.sweep import (
+from sae_lens_signaware.comparison.compare import (
     CompareSettings,
     load_cell,
     read_rows,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sae_lens_signaware import main_job, train
-from sae_lens_signaware.comparison import sweep
+from sae_lens_signaware.comparison import compare
 from sae_lens_signaware.dashboard import cli as dashboard_cli
 from sae_lens_signaware.synthetic import cli as synthetic_cli
 from sae_lens_signaware.training import sweep as l0_sweep
@@ -67,8 +67,8 @@ COMMANDS = [
         "compare",
         "train the SA-GSAE and SAELens's architectures at matched L0 on cached "
         "activations; EV, dead fraction and CE loss score vs L0 (--quick: minutes)",
-        sweep.run,
-        sweep.add_arguments,
+        compare.run,
+        compare.add_arguments,
     ),
     Command(
         "synthetic",

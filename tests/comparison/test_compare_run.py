@@ -7,7 +7,7 @@ import torch
 
 from sae_lens_signaware.cli import main
 from sae_lens_signaware.comparison.baselines import ARCHS
-from sae_lens_signaware.comparison.sweep import (
+from sae_lens_signaware.comparison.compare import (
     CompareSettings,
     read_rows,
     run_comparison,
@@ -87,7 +87,7 @@ def test_quick_compare_writes_rows_summary_tables_and_plots(tmp_path, capsys) ->
 def test_settings_from_the_command_line() -> None:
     import argparse
 
-    from sae_lens_signaware.comparison.sweep import add_arguments, settings_from_args
+    from sae_lens_signaware.comparison.compare import add_arguments, settings_from_args
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
