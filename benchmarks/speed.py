@@ -236,7 +236,14 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
             }
             results["runs"].append(run)
             print(table(run), flush=True)
+            if args.output:  # after each run, so a long session keeps what it has
+                write_json(args.output, results)
     return results
+
+
+def write_json(path: Path, results: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1) + "\n")
 
 
 def fmt_row(row: dict[str, Any]) -> str:
@@ -379,8 +386,7 @@ def main(argv: list[str] | None = None) -> None:
     if jobs:
         results["main_job"] = jobs
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=1) + "\n")
+        write_json(args.output, results)
 
 
 if __name__ == "__main__":
