@@ -31,7 +31,7 @@ def test_default_support_is_the_gate() -> None:
 
 
 @pytest.mark.parametrize("two_sided", [True, False])
-def test_step_selects_k_per_token_on_average_and_fits_one_threshold(
+def test_step_selects_k_per_token_on_average(
     two_sided: bool,
 ) -> None:
     torch.manual_seed(0)
@@ -45,8 +45,7 @@ def test_step_selects_k_per_token_on_average_and_fits_one_threshold(
         assert bool((f >= 0).all())
     theta_pos, theta_neg = sae.thresholds()
     assert torch.equal(theta_pos, theta_neg)  # tied by default
-    theta = theta_pos.detach()
-    assert float(theta.min()) == float(theta.max()) > 0
+    assert bool((theta_pos.detach() >= 0).all())
     out.loss.backward()
     # reconstruction reaches the encoder and decoder; no gradient to thresholds
     assert sae.W_enc.grad is not None and sae.W_enc.grad.abs().sum() > 0
@@ -55,11 +54,10 @@ def test_step_selects_k_per_token_on_average_and_fits_one_threshold(
 
 
 def test_selected_values_are_the_bi_jump_relu_with_the_cut_as_threshold() -> None:
-    """Every selected value is what the Bi-Jump-ReLU gives at the batch's cut, and
-    every position the Bi-Jump-ReLU opens above the cut (with a nonzero value) is
-    selected: at step 0 the fitted threshold is that cut."""
+    """With untied thresholds, the fitted Bi-Jump-ReLU opens exactly on the
+    selected positions, with the same values: at step 0 the cut is the batch's."""
     torch.manual_seed(1)
-    sae = _sae()
+    sae = _sae(tie_thresholds=False)
     x = torch.randn(BATCH, D_IN) * 3
     f = sae.training_forward_pass(step_input(x, 1.0, step=0)).feature_acts.detach()
     sae.eval()
@@ -72,13 +70,23 @@ def test_selected_values_are_the_bi_jump_relu_with_the_cut_as_threshold() -> Non
 def test_training_reaches_target_l0_at_inference_in_the_same_format() -> None:
     torch.manual_seed(2)
     acts = torch.randn(4096, D_IN) @ torch.randn(D_IN, D_IN)
-    cfg = training_cfg(d_in=D_IN, d_sae=D_SAE, support="batch_topk", target_l0=K)
-    sae, _ = train_on_cached(cfg, acts, TrainSettings(n_steps=300, batch_size=256))
+    # the cut's moving average lags while the scores grow: at 300 steps the
+    # inference L0 was twice k here, at 1000 it is within 3%
+    cfg = training_cfg(
+        d_in=D_IN,
+        d_sae=D_SAE,
+        support="batch_topk",
+        target_l0=K,
+        tie_thresholds=False,
+    )
+    sae, _ = train_on_cached(cfg, acts, TrainSettings(n_steps=1000, batch_size=128))
     state = {k: v.detach().clone() for k, v in sae.state_dict().items()}
     sae.process_state_dict_for_saving_inference(state)
     inference = SAE.from_dict(sae.cfg.get_inference_sae_cfg_dict())
     inference.load_state_dict(state)
-    default = SignAwareGatedTrainingSAE(training_cfg(d_in=D_IN, d_sae=D_SAE))
+    default = SignAwareGatedTrainingSAE(
+        training_cfg(d_in=D_IN, d_sae=D_SAE, tie_thresholds=False)
+    )
     default_state = dict(default.state_dict())
     default.process_state_dict_for_saving_inference(default_state)
     assert set(state) == set(default_state)
