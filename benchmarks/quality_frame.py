@@ -6,7 +6,7 @@ on one half of the validation tokens and reported on the other.
         [--out docs/results/quality/runs.jsonl] [--table-only]
 
 Every run: SAELens's trainer on cached activations of layer 1 of
-TinyStories-656K (``comparison.sweep.load_cell``'s cells), ``b_dec`` at the
+TinyStories-656K (``comparison.compare.load_cell``'s cells), ``b_dec`` at the
 training mean, batches of 1024 tokens, a linear lr warm-up over the first 5%
 of steps and a linear decay to 0 over the last 20% (the same for every
 architecture), seed 0. The training cache holds ``TRAIN_TOKENS`` tokens (all
@@ -48,7 +48,7 @@ from sae_lens.saes.sae import SAE, TrainingSAE, TrainingSAEConfig
 from sae_lens_signaware.analysis.census import compute_census
 from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.comparison.baselines import sa_variant
-from sae_lens_signaware.comparison.sweep import NORMALIZE, CompareSettings, read_rows
+from sae_lens_signaware.comparison.compare import NORMALIZE, CompareSettings, read_rows
 from sae_lens_signaware.evaluation import reconstruction_metrics
 from sae_lens_signaware.training import TrainSettings, train_on_cached
 

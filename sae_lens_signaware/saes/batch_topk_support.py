@@ -12,8 +12,12 @@ One training step (issue 10, "training schemes that keep the Bi-Jump-ReLU"):
   no sparsity penalty and no controller (the penalty term is 0).
 - ``f = support * pi_mag`` (sign agreement makes this the Bi-Jump-ReLU's value);
   the reconstruction trains the decoder and, through ``pi_mag``, the encoder.
-- The auxiliary soft-gate loss (``aux_coefficient``) trains ``pi_gate`` with
-  the current thresholds held fixed, as in the default scheme.
+- The auxiliary term (weight ``aux_coefficient``) is AuxK (``auxk_loss``), as
+  SAELens's TopK revives dead latents, in place of the soft-gate
+  reconstruction: with the soft gate at the fitted thresholds the decoder was
+  pulled towards the soft code (EV 0.45 at L0 8 on the MLP output, issue 10),
+  and with no auxiliary term 18% of the latents died. ``pi_gate`` then learns
+  only its sign through the shared ``W_enc``; ``b_gate`` stays where it starts.
 - The cut ``c`` follows an exponential moving average (``THRESHOLD_LR``) of the
   smallest selected score, as SAELens's BatchTopK fits the JumpReLU threshold it
   saves (the first step takes the first batch's cut). Each step the thresholds
@@ -79,15 +83,9 @@ def batch_topk_training_forward_pass(
     sae_out = sae.reshape_fn_out(sae_out, sae.d_head)
     mse_loss = sae.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()
 
-    theta_pos, theta_neg = (t.detach().to(pi_gate.dtype) for t in sae.thresholds())
-    soft = torch.relu(pi_gate - theta_pos)
-    if cfg.two_sided:
-        soft = soft - torch.relu(-pi_gate - theta_neg)
-    W_aux: torch.Tensor = sae.W_dec
-    b_aux: torch.Tensor = sae.b_dec
-    if cfg.aux_detach_decoder:
-        W_aux, b_aux = W_aux.detach(), b_aux.detach()
-    aux = (soft @ W_aux + b_aux - step_input.sae_in).pow(2).sum(dim=-1).mean()
+    aux = auxk_loss(
+        sae, step_input.sae_in, sae_out, pi_mag, agree, step_input.dead_neuron_mask
+    )
     losses = {
         "mse_loss": mse_loss,
         f"{cfg.sparsity}_loss": mse_loss.new_zeros(()),
@@ -101,6 +99,32 @@ def batch_topk_training_forward_pass(
         loss=mse_loss + losses["auxiliary_reconstruction_loss"],
         losses=losses,
     )
+
+
+def auxk_loss(
+    sae: "SignAwareGatedTrainingSAE",
+    sae_in: torch.Tensor,
+    sae_out: torch.Tensor,
+    pi_mag: torch.Tensor,
+    agree: torch.Tensor,
+    dead_neuron_mask: torch.Tensor | None,
+) -> torch.Tensor:
+    """AuxK (SAELens's TopK ``calculate_topk_aux_loss``, after sparsify): the
+    ``d_in / 2`` dead latents of largest ``|pi_mag|`` (sign-agreeing) per token
+    reconstruct the detached residual ``x - x_hat`` through ``W_dec`` (no bias),
+    scaled by ``min(n_dead / k_aux, 1)``. Dead: the trainer's
+    ``dead_neuron_mask`` (no firing for ``dead_feature_window`` steps)."""
+    if dead_neuron_mask is None or (n_dead := int(dead_neuron_mask.sum())) == 0:
+        return sae_out.new_zeros(())
+    residual = (sae_in - sae_out).detach()
+    k_aux = sae_in.shape[-1] // 2
+    scale = min(n_dead / k_aux, 1.0)
+    k_aux = min(k_aux, n_dead)
+    candidates = torch.where(agree & dead_neuron_mask.bool(), pi_mag, 0.0)
+    idx = candidates.detach().abs().topk(k_aux, dim=-1).indices
+    acts = torch.zeros_like(pi_mag).scatter(-1, idx, candidates.gather(-1, idx))
+    recons = acts @ sae.W_dec
+    return scale * (recons - residual).pow(2).sum(dim=-1).mean()
 
 
 @torch.no_grad()

@@ -100,7 +100,10 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
             during training, as at inference. ``"batch_topk"``: a batch-level
             top-k on ``|pi_gate|`` (k = ``target_l0``) picks it during training,
             with no sparsity penalty, and the thresholds are fitted to the
-            batch's cut for inference (``saes/batch_topk_support.py``).
+            batch's cut for inference (``saes/batch_topk_support.py``); there
+            ``aux_coefficient`` weighs AuxK (dead latents reconstruct the
+            residual) instead of the soft-gate loss. Use with
+            ``tie_thresholds=False`` (the fit is exact per side).
         reset_dead_thresholds: a latent that has not fired for the trainer's
             ``dead_feature_window`` steps gets its thresholds reset to
             ``threshold_init`` (counted in the ``threshold_resets`` metric).

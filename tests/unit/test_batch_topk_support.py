@@ -97,3 +97,23 @@ def test_training_reaches_target_l0_at_inference_in_the_same_format() -> None:
     assert K * 0.7 <= l0 <= K * 1.3
     ev = 1 - (recon - acts).pow(2).sum() / (acts - acts.mean(0)).pow(2).sum()
     assert ev > 0.3
+
+
+def test_auxiliary_term_is_auxk_on_dead_latents_only() -> None:
+    torch.manual_seed(3)
+    sae = _sae(tie_thresholds=False)
+    x = torch.randn(BATCH, D_IN) * 3
+    no_dead = step_input(x, 1.0)
+    out = sae.training_forward_pass(no_dead)
+    assert float(out.losses["auxiliary_reconstruction_loss"]) == 0.0
+    dead = torch.zeros(D_SAE, dtype=torch.bool)
+    dead[:8] = True
+    with_dead = step_input(x, 1.0)
+    with_dead.dead_neuron_mask = dead
+    sae.zero_grad()
+    aux = sae.training_forward_pass(with_dead).losses["auxiliary_reconstruction_loss"]
+    assert float(aux) > 0
+    aux.backward()
+    grad = sae.W_dec.grad
+    assert grad is not None
+    assert grad[8:].abs().sum() == 0 and grad[:8].abs().sum() > 0
