@@ -151,12 +151,20 @@ def broadcast_(tensors: Iterable[torch.Tensor], src: int = 0) -> None:
 
 
 def average_gradients_(parameters: Iterable[torch.nn.Parameter]) -> None:
-    """Replace each gradient by its mean over ranks (as DistributedDataParallel does)."""
+    """Replace each gradient by its mean over ranks (as DistributedDataParallel
+    does), with one ``all_reduce`` per dtype over the flattened gradients."""
     if not is_distributed():
         return
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
     for param in parameters:
         if param.grad is not None:
-            all_reduce_(param.grad, "mean")
+            by_dtype.setdefault(param.grad.dtype, []).append(param.grad)
+    for grads in by_dtype.values():
+        flat = all_reduce_(torch.cat([g.reshape(-1) for g in grads]), "mean")
+        for grad, value in zip(
+            grads, flat.split([g.numel() for g in grads]), strict=True
+        ):
+            grad.copy_(value.view_as(grad))
 
 
 def barrier() -> None:
