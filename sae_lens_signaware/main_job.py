@@ -43,6 +43,18 @@ METRICS_FILENAME = "metrics.json"
 #: (docs/results/quality); 500k at 3e-4 gave EV 0.646 at L0 12.6
 MAIN_JOB_TOKENS = 800_000
 MAIN_JOB_LR = 3e-3
+#: How the main job (and ``sae-signaware sweep``) stream TinyStories through the
+#: model: 128-token contexts, SAE batches of 1024 tokens, a 32-batch shuffle buffer.
+TINYSTORIES_STREAM: dict[str, Any] = {
+    "model_class_name": "HookedTransformer",
+    "dataset_trust_remote_code": False,
+    "streaming": True,
+    "context_size": 128,
+    "train_batch_size_tokens": 1024,
+    "store_batch_size_prompts": 16,
+    "n_batches_in_buffer": 32,
+    "n_batches_for_norm_estimate": 20,
+}
 
 
 def main_job_config(
@@ -64,24 +76,17 @@ def main_job_config(
     return LanguageModelSAERunnerConfig(
         sae=SignAwareGatedTrainingSAEConfig(**sae_cfg),
         model_name=DEFAULT_MODEL,
-        model_class_name="HookedTransformer",
         hook_name=DEFAULT_HOOK,
         dataset_path=str(tinystories_dir()),
-        dataset_trust_remote_code=False,
-        streaming=True,
         is_dataset_tokenized=False,
-        context_size=128,
         training_tokens=tokens,
-        train_batch_size_tokens=1024,
-        store_batch_size_prompts=16,
-        n_batches_in_buffer=32,
-        n_batches_for_norm_estimate=20,
         lr=lr,
         seed=seed,
         logger=LoggingConfig(log_to_wandb=False),
         checkpoint_path=None,
         output_path=None if output is None else str(output),
         verbose=False,
+        **TINYSTORIES_STREAM,
     )
 
 

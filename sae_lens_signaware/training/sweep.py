@@ -56,7 +56,7 @@ from sae_lens_signaware.checks import (
     check_run_config,
     hook_width,
 )
-from sae_lens_signaware.main_job import _field_value
+from sae_lens_signaware.main_job import TINYSTORIES_STREAM, _field_value
 from sae_lens_signaware.models import load_hooked_model
 from sae_lens_signaware.outputs import (
     OutputExistsError,
@@ -151,21 +151,14 @@ def sweep_config(
         saes=saes,
         hook_names={entry.name: entry.hook_name for entry in entries},
         model_name=model_name,
-        model_class_name="HookedTransformer",
         dataset_path=str(dataset_path or tinystories_dir()),
-        dataset_trust_remote_code=False,
-        streaming=True,
-        context_size=128,
         training_tokens=tokens,
-        train_batch_size_tokens=1024,
-        store_batch_size_prompts=16,
-        n_batches_in_buffer=32,
-        n_batches_for_norm_estimate=20,
         lr=lr,
         seed=seed,
         logger=LoggingConfig(log_to_wandb=False),
         checkpoint_path=None,
         output_path=None if output is None else str(output),
+        **TINYSTORIES_STREAM,
     )
 
 
