@@ -27,7 +27,6 @@ What we add around the upstream runner:
 import argparse
 import copy
 import json
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -51,7 +50,6 @@ from sae_lens_signaware.assets import (
     use_offline_hub,
 )
 from sae_lens_signaware.checks import (
-    HookShapeError,
     check_d_in,
     check_run_config,
     hook_width,
@@ -59,16 +57,11 @@ from sae_lens_signaware.checks import (
 from sae_lens_signaware.main_job import TINYSTORIES_STREAM, _field_value
 from sae_lens_signaware.models import load_hooked_model
 from sae_lens_signaware.outputs import (
-    OutputExistsError,
-    OutputLockedError,
-    OutputPathError,
     atomic_output,
     check_output_path,
 )
 from sae_lens_signaware.saes import SignAwareGatedTrainingSAEConfig
-
-#: output errors the command reports as one ``error: ...`` line
-OUTPUT_ERRORS = (OutputExistsError, OutputLockedError, OutputPathError)
+from sae_lens_signaware.user_errors import report_user_errors
 
 
 @dataclass(frozen=True)
@@ -330,7 +323,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, TrainingSAE[Any]]:
-    try:
+    with report_user_errors():
         saes = run_sweep(
             targets=args.targets,
             d_sae=args.d_sae,
@@ -343,8 +336,6 @@ def run(args: argparse.Namespace) -> dict[str, TrainingSAE[Any]]:
             threads=args.threads,
             **dict(args.sae),
         )
-    except (HookShapeError, ValueError, *OUTPUT_ERRORS) as e:
-        sys.exit(f"error: {e}")
     print(format_table(saes, args.out))
     print(f"saved {len(saes)} SAEs in SAELens format under {args.out}")
     return saes
