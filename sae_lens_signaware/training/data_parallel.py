@@ -36,7 +36,7 @@ from datasets.distributed import split_dataset_by_node
 from sae_lens import LanguageModelSAERunnerConfig, LanguageModelSAETrainingRunner
 from sae_lens.config import HfDataset
 from sae_lens.constants import RUNNER_CFG_FILENAME
-from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
+from sae_lens.saes.sae import TrainingSAE, TrainStepInput, TrainStepOutput
 from sae_lens.training.sae_trainer import SAETrainer
 from transformer_lens.hook_points import HookedRootModule
 
@@ -112,9 +112,7 @@ class DataParallelMixin(SAETrainer[Any, Any]):
             scheduler.step()
         return output
 
-    def _step_input(self, sae_in: torch.Tensor) -> Any:
-        from sae_lens.saes.sae import TrainStepInput
-
+    def _step_input(self, sae_in: torch.Tensor) -> TrainStepInput:
         return TrainStepInput(
             sae_in=sae_in,
             dead_neuron_mask=self.dead_neurons,
