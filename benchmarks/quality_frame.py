@@ -55,7 +55,6 @@ from sae_lens_signaware.training import TrainSettings, train_on_cached
 TRAIN_TOKENS = 3_000_000  # more than the training text holds: the cache takes all
 VAL_TOKENS = 100_000
 BATCH = 1024
-SEED = 0
 WIDTH_MULTIPLIER = 4  # H = 4 x d_model = 512
 MakeConfig = Callable[[int, int, float], TrainingSAEConfig]
 
@@ -209,7 +208,11 @@ def train_frame(
     train: torch.Tensor,
     select: torch.Tensor,
     report: torch.Tensor,
+    seed: int = 0,
+    save_to: Path | None = None,
 ) -> dict[str, Any]:
+    """Train one run and measure it; ``save_to``: also save the inference SAE
+    there (``SAE.save_model``'s folder: ``cfg.json`` and safetensors)."""
     d_in = train.shape[1]
     d_sae = arch.width * WIDTH_MULTIPLIER * d_in
     n_steps = budget // BATCH
@@ -217,13 +220,15 @@ def train_frame(
         n_steps=n_steps,
         batch_size=BATCH,
         lr=lr,
-        seed=SEED,
+        seed=seed,
         lr_warm_up_steps=max(1, n_steps // 20),
         lr_decay_steps=n_steps // 5,
         b_dec_init="mean",
     )
     sae, seconds = train_on_cached(arch.make(d_in, d_sae, target), train, settings)
     inference = to_inference(sae)
+    if save_to is not None:
+        inference.save_model(save_to)
     row: dict[str, Any] = {
         "arch": arch.name,
         "label": arch.label,
@@ -232,7 +237,7 @@ def train_frame(
         "budget": budget,
         "n_steps": n_steps,
         "passes": n_steps * BATCH / train.shape[0],
-        "seed": SEED,
+        "seed": seed,
         "d_sae": d_sae,
         "select_ev": reconstruction_metrics(inference, select)["explained_variance"],
         **reconstruction_metrics(inference, report),
@@ -263,9 +268,12 @@ Key = tuple[str, str, float, int]
 
 
 def best_rows(rows: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
-    """Per (cell, arch, target, budget), the run with the highest select-half EV."""
+    """Per (cell, arch, target, budget), the seed-0 run with the highest
+    select-half EV (other seeds rerun the selected lr: ``print_seeds``)."""
     best: dict[Key, dict[str, Any]] = {}
     for r in rows:
+        if int(r.get("seed", 0)) != 0:
+            continue
         key = (r["cell"], r["arch"], float(r["target"]), int(r["budget"]))
         if key not in best or r["select_ev"] > best[key]["select_ev"]:
             best[key] = r
@@ -277,6 +285,7 @@ def lrs_done(rows: list[dict[str, Any]], key: Key) -> list[float]:
         float(r["lr"])
         for r in rows
         if (r["cell"], r["arch"], float(r["target"]), int(r["budget"])) == key
+        and int(r.get("seed", 0)) == 0
     )
 
 
@@ -360,6 +369,46 @@ def print_tables(rows: list[dict[str, Any]], lrs: list[float]) -> None:
             )
 
 
+def print_seeds(rows: list[dict[str, Any]]) -> None:
+    """Mean and range over seeds at each architecture's selected (seed-0) lr,
+    with the bar's verdicts on the means; only groups with more than one seed."""
+    best = best_rows(rows)
+    runs: dict[Key, list[dict[str, Any]]] = {}
+    for r in rows:
+        key = (r["cell"], r["arch"], float(r["target"]), int(r["budget"]))
+        if key in best and float(r["lr"]) == float(best[key]["lr"]):
+            runs.setdefault(key, []).append(r)
+    groups = sorted(
+        {(k[0], k[2], k[3]) for k, v in runs.items() if len({r["seed"] for r in v}) > 1}
+    )
+    for cell, target, budget in groups:
+        print(
+            f"\n### Seeds: {cell}, target L0 {target:g}, {budget / 1e6:g}M tokens "
+            "(selected lr)\n\n| architecture | seeds | EV report mean | min | max | "
+            "dead mean |\n|---|---|---|---|---|---|"
+        )
+        means: dict[str, float] = {}
+        for (c, arch, t, b), group in runs.items():
+            if (c, t, b) != (cell, target, budget):
+                continue
+            evs = [r["explained_variance"] for r in group]
+            means[arch] = sum(evs) / len(evs)
+            dead = sum(r["dead_fraction"] for r in group) / len(group)
+            print(
+                f"| {group[0]['label']} | {len(group)} | {means[arch]:.3f} | "
+                f"{min(evs):.3f} | {max(evs):.3f} | {dead:.3f} |"
+            )
+        for other, margin in BAR:
+            if "sa_gsae" in means and other in means:
+                diff = means["sa_gsae"] - means[other]
+                verdict = "MET" if diff >= margin else f"MISSED by {margin - diff:.3f}"
+                print(
+                    f"VERDICT {cell} T={target:g} {budget / 1e6:g}M seed mean: "
+                    f"SA-GSAE(H) - {other} = {diff:+.3f} (bar >= {margin:+.2f}): "
+                    f"{verdict}"
+                )
+
+
 def print_antipodal(rows: list[dict[str, Any]]) -> None:
     anti = [r for r in best_rows(rows).values() if "diag_antipodal_05" in r]
     if not anti:
@@ -396,6 +445,19 @@ def main() -> None:
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/activations"))
     parser.add_argument("--table-only", action="store_true")
     parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="seeds; seed 0 selects the lr, run others with --lrs set to it",
+    )
+    parser.add_argument(
+        "--save-dir",
+        type=Path,
+        default=None,
+        help="also save each trained SAE (inference form) in a folder here",
+    )
+    parser.add_argument(
         "--max-runs", type=int, default=None, help="stop after this many runs"
     )
     args = parser.parse_args()
@@ -408,19 +470,27 @@ def main() -> None:
     names += [parse_variant(s).name for s in args.variant]
     rows = read_rows(args.out)
     done = {
-        (r["cell"], r["arch"], float(r["target"]), int(r["budget"]), float(r["lr"]))
+        (
+            r["cell"],
+            r["arch"],
+            float(r["target"]),
+            int(r["budget"]),
+            float(r["lr"]),
+            int(r.get("seed", 0)),
+        )
         for r in rows
     }
     n_runs = 0
     if not args.table_only:
         for cell in args.cells.split(","):
             todo = [
-                (budget, target, name, lr)
+                (budget, target, name, lr, seed)
+                for seed in args.seeds
                 for budget in args.budgets
                 for target in args.targets
                 for name in names
                 for lr in args.lrs
-                if (cell, name, target, budget, lr) not in done
+                if (cell, name, target, budget, lr, seed) not in done
             ]
             if not todo:
                 continue
@@ -443,12 +513,24 @@ def main() -> None:
                 f"{select.shape[0]}, report {report.shape[0]}",
                 flush=True,
             )
-            for budget, target, name, lr in todo:
+            for budget, target, name, lr, seed in todo:
                 if args.max_runs is not None and n_runs >= args.max_runs:
                     break
                 start = time.perf_counter()
+                save_to = None
+                if args.save_dir is not None:
+                    tag = f"{cell}_{name}_T{target:g}_{budget}_lr{lr:g}_s{seed}"
+                    save_to = args.save_dir / tag
                 row = train_frame(
-                    archs[name], target, lr, budget, train, select, report
+                    archs[name],
+                    target,
+                    lr,
+                    budget,
+                    train,
+                    select,
+                    report,
+                    seed=seed,
+                    save_to=save_to,
                 )
                 row = {"cell": cell, "hook": hook, **row}
                 args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -457,7 +539,7 @@ def main() -> None:
                 rows.append(row)
                 n_runs += 1
                 print(
-                    f"[frame] {cell} {name} T={target:g} lr={lr:g} "
+                    f"[frame] {cell} {name} T={target:g} lr={lr:g} s{seed} "
                     f"{budget / 1e6:g}M: L0 {row['l0']:.1f} EV sel "
                     f"{row['select_ev']:.3f} rep {row['explained_variance']:.3f} "
                     f"dead {row['dead_fraction']:.3f} "
@@ -466,6 +548,7 @@ def main() -> None:
                     flush=True,
                 )
     print_tables(rows, args.lrs)
+    print_seeds(rows)
     print_antipodal(rows)
 
 

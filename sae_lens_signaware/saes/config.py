@@ -83,6 +83,10 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
             (measured crossover, ``benchmarks/speed.py --crossover``); 0 is always dense.
         threshold_init_l0: if set, the first training step sets each latent's
             thresholds from that batch so the expected L0 is this number.
+        init_negative_share: with untied two-sided thresholds and
+            ``threshold_init_l0``, the share of the initial firing rate given to
+            the negative side (0.5: both sides alike; small values start each
+            latent nearly one-sided and let training open its second side).
         bandwidth: width of the straight-through rectangle kernel.
         ste_to_input: the straight-through estimator also reaches ``pi_gate``
             (so the encoder), not only the thresholds: the L0 penalty then
@@ -91,6 +95,10 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
         unit_norm_encoder: keep the columns of ``W_enc`` at unit norm during
             training, so the gate pre-activation is a projection of the input
             and the encoder cannot escape the dead zone by growing.
+        unit_norm_decoder: keep the rows of ``W_dec`` at unit norm during
+            training (as TopK SAEs do), folding each row's norm into the
+            magnitude path (``r_mag += log ||d_i||``, ``b_mag *= ||d_i||``) so
+            the reconstruction is unchanged by the projection.
         target_l0: if set, the sparsity coefficient is scaled each step by a
             log-space integral controller so the training L0 settles on this
             value (``saes/l0_controller.py``); logged as ``sparsity_scale``.
@@ -119,9 +127,11 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     tie_thresholds: bool = True
     threshold_init: float = 0.5
     threshold_init_l0: float | None = 16.0
+    init_negative_share: float = 0.5
     bandwidth: float = 0.3
     ste_to_input: bool = True
     unit_norm_encoder: bool = True
+    unit_norm_decoder: bool = False
     reset_dead_thresholds: bool = True
     target_l0: float | None = None
     target_l0_gain: float = 0.02
@@ -176,12 +186,15 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
         value = getattr(cfg, name)
         ok = value is None or (_finite(value) and value > 0)
         _require(ok, name, value, "None or a finite number > 0")
+    share = cfg.init_negative_share
+    ok = _finite(share) and 0 <= share <= 1
+    _require(ok, "init_negative_share", share, "a finite number in [0, 1]")
     supports = ("gate", "batch_topk")
     _require(cfg.support in supports, "support", cfg.support, f"one of {supports}")
     density = cfg.sparse_max_density
     ok = _finite(density) and 0 <= density <= 1
     _require(ok, "sparse_max_density", density, "a finite number in [0, 1]")
-    for name in ("learn_thresholds", "fused_step"):
+    for name in ("learn_thresholds", "fused_step", "unit_norm_decoder"):
         value = getattr(cfg, name)
         _require(isinstance(value, bool), name, value, "a bool")
     warm = cfg.sparsity_warm_up_steps

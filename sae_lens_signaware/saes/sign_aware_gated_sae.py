@@ -290,6 +290,8 @@ class SignAwareGatedTrainingSAE(
                 theta.data.clamp_(min=0.0)
             if self.cfg.unit_norm_encoder:
                 self._project_encoder()
+            if self.cfg.unit_norm_decoder:
+                self._project_decoder()
             if step_input.n_training_steps == 0 and self.cfg.threshold_init_l0:
                 self.init_thresholds_from_data(step_input.sae_in)
             n_reset = self._reset_dead_thresholds(step_input.dead_neuron_mask)
@@ -436,7 +438,8 @@ class SignAwareGatedTrainingSAE(
     def init_thresholds_from_data(self, sae_in: torch.Tensor) -> None:
         """Set each latent's thresholds so it fires on ``threshold_init_l0 / d_sae``
         of the batch: a quantile of ``|pi_gate|`` (tied), of ``+-pi_gate`` (untied,
-        half the rate each side) or of ``pi_gate`` (one-sided). Under data-parallel
+        ``init_negative_share`` of the rate on the negative side, the rest on the
+        positive) or of ``pi_gate`` (one-sided). Under data-parallel
         training the quantile is over every rank's batch (the global batch)."""
         assert self.cfg.threshold_init_l0 is not None
         rate = min(self.cfg.threshold_init_l0 / self.cfg.d_sae, 1.0)
@@ -453,8 +456,9 @@ class SignAwareGatedTrainingSAE(
         elif theta_pos is theta_neg:
             theta_pos.data.copy_(quantile(pi_gate.abs(), rate))
         else:
-            theta_pos.data.copy_(quantile(pi_gate, rate / 2))
-            theta_neg.data.copy_(quantile(-pi_gate, rate / 2))
+            share = self.cfg.init_negative_share
+            theta_pos.data.copy_(quantile(pi_gate, rate * (1 - share)))
+            theta_neg.data.copy_(quantile(-pi_gate, rate * share))
 
     @torch.no_grad()
     def _reset_dead_thresholds(self, dead_neuron_mask: torch.Tensor | None) -> int:
@@ -475,6 +479,15 @@ class SignAwareGatedTrainingSAE(
     @torch.no_grad()
     def _project_encoder(self) -> None:
         self.W_enc.data.div_(self.W_enc.data.norm(dim=0, keepdim=True).clamp(min=1e-8))
+
+    @torch.no_grad()
+    def _project_decoder(self) -> None:
+        """Unit-norm ``W_dec`` rows; ``pi_mag`` scaled by the old norms, so that
+        ``f_i d_i`` (the output) is unchanged."""
+        norm = self.W_dec.data.norm(dim=1).clamp(min=1e-8)
+        self.W_dec.data.div_(norm[:, None])
+        self.r_mag.data.add_(norm.log().to(self.r_mag.dtype))
+        self.b_mag.data.mul_(norm.to(self.b_mag.dtype))
 
     @override
     @torch.no_grad()

@@ -30,6 +30,7 @@ BOOL_FIELDS = [
     "aux_detach_decoder",
     "ste_to_input",
     "unit_norm_encoder",
+    "unit_norm_decoder",
     "reset_dead_thresholds",
     "learn_thresholds",
     "fused_step",

@@ -244,6 +244,24 @@ def test_unit_norm_encoder_is_kept_during_training() -> None:
     torch.testing.assert_close(sae.W_enc.norm(dim=0), torch.ones(16))
 
 
+def test_unit_norm_decoder_projection_keeps_the_output_and_is_kept() -> None:
+    sae = SignAwareGatedTrainingSAE(
+        training_cfg(unit_norm_decoder=True, tie_thresholds=False)
+    )
+    randomize(sae)
+    with torch.no_grad():
+        sae.W_dec.mul_(torch.linspace(0.05, 9.0, 16)[:, None])
+    x = torch.randn(64, 8) * 2
+    before = sae.decode(sae.encode(x))
+    sae._project_decoder()
+    torch.testing.assert_close(sae.W_dec.norm(dim=1), torch.ones(16))
+    torch.testing.assert_close(sae.decode(sae.encode(x)), before)
+    with torch.no_grad():
+        sae.W_dec.mul_(3.0)
+    sae.training_forward_pass(step_input(x, 0.1))
+    torch.testing.assert_close(sae.W_dec.norm(dim=1), torch.ones(16))
+
+
 def test_aux_coefficient_zero_removes_the_auxiliary_loss_and_its_gradient() -> None:
     x = torch.randn(64, 8) * 2
     with_aux = SignAwareGatedTrainingSAE(training_cfg(sparsity="l1"))

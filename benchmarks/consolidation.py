@@ -1,0 +1,123 @@
+"""Issue 10's pair-consolidation protocol on SAEs saved by ``quality_frame.py``.
+
+    python benchmarks/quality_frame.py ... --save-dir .cache/quality
+    python benchmarks/consolidation.py --cell mlp_out --target 8 --budget 16000000
+        [--nonneg topk_2h] [--signed sa_gsae,abstopk] [--save-dir .cache/quality]
+
+For each signed SAE (width H) against the non-negative SAE (width 2H), all at
+the learning rate ``quality_frame`` selected, on the report half of the
+validation tokens: how many antipodal pairs the 2H SAE holds, how many of them
+one signed latent absorbs, and how many of the signed SAE's both-signs latents
+no 2H pair (or no 2H direction at all) supports
+(``analysis/consolidation.py`` defines each count). Prints a table and
+writes ``--json``.
+"""
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from quality_frame import VAL_TOKENS, best_rows, split_validation
+
+from sae_lens_signaware.analysis.consolidation import pair_consolidation
+from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
+from sae_lens_signaware.comparison.compare import CompareSettings, read_rows
+from sae_lens_signaware.loading import load_sae
+from sae_lens_signaware.outputs import write_atomic
+
+CUTS = ((-0.5, 0.7), (-0.7, 0.7), (-0.5, 0.5))
+
+
+def saved_folder(
+    save_dir: Path, rows: list[dict[str, Any]], cell: str, arch: str, t: float, b: int
+) -> Path:
+    best = best_rows(rows).get((cell, arch, t, b))
+    if best is None:
+        raise SystemExit(f"no quality_frame run of {arch} for {cell} T={t:g} {b}")
+    folder = save_dir / f"{cell}_{arch}_T{t:g}_{b}_lr{float(best['lr']):g}_s0"
+    if not folder.is_dir():
+        raise SystemExit(f"{folder} is missing: rerun quality_frame with --save-dir")
+    return folder
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cell", default="mlp_out")
+    parser.add_argument("--target", type=float, default=8.0)
+    parser.add_argument("--budget", type=int, default=16_000_000)
+    parser.add_argument("--nonneg", default="topk_2h")
+    parser.add_argument("--signed", default="sa_gsae,abstopk")
+    parser.add_argument("--save-dir", type=Path, default=Path(".cache/quality"))
+    parser.add_argument(
+        "--runs", type=Path, default=Path("docs/results/quality/runs.jsonl")
+    )
+    parser.add_argument(
+        "--json", type=Path, default=Path("docs/results/quality/consolidation.json")
+    )
+    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/activations"))
+    args = parser.parse_args()
+    rows = read_rows(args.runs)
+    key = (args.cell, args.target, args.budget)
+    nonneg = load_sae(
+        saved_folder(args.save_dir, rows, args.cell, args.nonneg, *key[1:])
+    )
+    use_offline_hub()
+    from sae_lens_signaware.activations import cached_activations
+    from sae_lens_signaware.models import load_hooked_model
+
+    model = load_hooked_model(DEFAULT_MODEL)
+    hook = CompareSettings().hook(args.cell)
+    val = cached_activations(
+        model, hook, "validation", VAL_TOKENS, cache_dir=args.cache_dir
+    )
+    report = split_validation(val)[1]
+    results = json.loads(args.json.read_text()) if args.json.exists() else []
+    print(
+        f"\n### Pair consolidation: {args.cell}, target L0 {args.target:g}, "
+        f"{args.budget / 1e6:g}M tokens, against {args.nonneg}\n\n"
+        "| signed SAE | pair cut | match cut | 2H live | pairs (share of live) | "
+        "absorbed | signed both-signs | pair-supported | supported | "
+        "one side | neither |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    for arch in filter(None, args.signed.split(",")):
+        signed = load_sae(saved_folder(args.save_dir, rows, args.cell, arch, *key[1:]))
+        for pair_cut, match_cut in CUTS:
+            with torch.no_grad():
+                s = pair_consolidation(
+                    nonneg, signed, report, pair_cut, match_cut
+                ).summary()
+            print(
+                f"| {arch} | {pair_cut} | {match_cut} | {s['n_live_nonneg']} | "
+                f"{s['n_pairs']} ({s['paired_share_of_live_nonneg']:.2f}) | "
+                f"{s['n_absorbed']} ({s['absorbed_share_of_pairs']:.2f}) | "
+                f"{s['n_both_signs']} | {s['pair_supported_share']:.2f} | "
+                f"{s['supported_share']:.2f} | {s['one_side_supported_share']:.2f} | "
+                f"{s['unsupported_share']:.2f} |"
+            )
+            results = [
+                r
+                for r in results
+                if (r["cell"], r["target"], r["budget"], r["nonneg"], r["signed"])
+                != (*key, args.nonneg, arch)
+                or (r["pair_cut"], r["match_cut"]) != (pair_cut, match_cut)
+            ]
+            results.append(
+                {
+                    "cell": args.cell,
+                    "target": args.target,
+                    "budget": args.budget,
+                    "nonneg": args.nonneg,
+                    "signed": arch,
+                    "pair_cut": pair_cut,
+                    "match_cut": match_cut,
+                    **s,
+                }
+            )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(args.json, json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
