@@ -64,6 +64,9 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
             estimator for the thresholds (rectangle kernel, ``bandwidth``).
         l1_coefficient: weight of the ``"l1"`` penalty.
         l0_coefficient: weight of the ``"l0"`` penalty.
+        negative_l0_weight: with ``"l0"``, a negative firing costs this many
+            positive ones (``sum_i (g_pos + w g_neg)``): above 1 a latent opens
+            its negative side only where that pays more than a positive firing.
         sparsity_warm_up_steps: linear warm-up of the active sparsity coefficient.
         aux_coefficient: weight of the auxiliary soft-gate reconstruction (0 ablates it).
         aux_detach_decoder: the auxiliary loss sees ``W_dec`` and ``b_dec``
@@ -121,6 +124,7 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     sparsity: Literal["l1", "l0"] = "l0"
     l1_coefficient: float = 1.0
     l0_coefficient: float = 3.0
+    negative_l0_weight: float = 1.0
     sparsity_warm_up_steps: int = 0
     aux_coefficient: float = 1.0
     aux_detach_decoder: bool = False
@@ -173,6 +177,7 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
         "l0_coefficient",
         "aux_coefficient",
         "threshold_init",
+        "negative_l0_weight",
     ):
         value = getattr(cfg, name)
         _require(_finite(value) and value >= 0, name, value, "a finite number >= 0")

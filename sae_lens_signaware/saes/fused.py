@@ -6,16 +6,17 @@ With ``pre = x~ @ W_enc`` (the only encoder matmul), for each latent ``i``::
     g_pos   = [pi_gate > theta_pos] g_neg  = [pi_gate < -theta_neg]   (g_neg = 0 one-sided)
     f       = pi_mag on (g_pos & pi_mag > 0) | (g_neg & pi_mag < 0), else 0
     s       = (pi_gate - theta_pos) g_pos + (pi_gate + theta_neg) g_neg
-    pen     = sum_i (g_pos + g_neg)  ("l0")  or  sum_i ||W_dec[i]|| |s_i|  ("l1")
+    pen     = sum_i (g_pos + w g_neg)  ("l0")  or  sum_i ||W_dec[i]|| |s_i|  ("l1")
 
 and the function returns ``f``, ``f @ W_dec``, ``s @ W_dec_aux`` and ``pen``: the
 formulas of ``saes/bi_jump_relu.py``, computed once. Its backward is theirs in
 closed form. With upstream gradients ``F = dL/df``, ``S = dL/ds``, ``p = dL/dpen``,
 the rectangle kernel ``K_pos = [|pi_gate - theta_pos| < eps/2] / eps`` (``K_neg``
-on ``-pi_gate - theta_neg``) and ``q = p`` for "l0", 0 for "l1"::
+on ``-pi_gate - theta_neg``) and ``q = p`` for "l0", 0 for "l1" (``w``:
+``negative_l0_weight``, 1 by default)::
 
     d pi_mag  = F [f != 0 support]
-    ste_pos   = K_pos (F relu(pi_mag) + q)       ste_neg = K_neg (-F relu(-pi_mag) + q)
+    ste_pos   = K_pos (F relu(pi_mag) + q)       ste_neg = K_neg (-F relu(-pi_mag) + w q)
     d pi_gate = (S + p ||W_dec[i]|| sign(s)) (g_pos + g_neg) + (ste_pos - ste_neg)  [ste_to_input]
     d theta_pos = sum_b -ste_pos - (S + p ||W_dec[i]||) g_pos
     d theta_neg = sum_b -ste_neg + (S - p ||W_dec[i]||) g_neg
@@ -54,6 +55,7 @@ class StepSpec:
     ste_to_input: bool
     learn_thresholds: bool
     max_density: float = DEFAULT_MAX_DENSITY
+    negative_weight: float = 1.0  # "l0": a negative firing costs this many
 
     @property
     def needs_window(self) -> bool:
@@ -105,12 +107,16 @@ def gate_values(pre: torch.Tensor, lat: _Latent, two_sided: bool) -> _Gates:
     return _Gates(pi_gate, pi_mag, g_pos, g_neg, f, s)
 
 
-def _penalty_terms(gates: _Gates, lat: _Latent, sparsity: str) -> torch.Tensor:
-    if sparsity == "l1":
+def _penalty_terms(gates: _Gates, lat: _Latent, spec: "StepSpec") -> torch.Tensor:
+    if spec.sparsity == "l1":
         assert lat.w_norm is not None
         return gates.s.abs() * lat.w_norm.to(gates.s.dtype)
-    fired = gates.g_pos if gates.g_neg is None else gates.g_pos | gates.g_neg
-    return fired.to(gates.pi_gate.dtype)
+    dtype = gates.pi_gate.dtype
+    if gates.g_neg is None:
+        return gates.g_pos.to(dtype)
+    if spec.negative_weight == 1.0:
+        return (gates.g_pos | gates.g_neg).to(dtype)
+    return gates.g_pos.to(dtype) + spec.negative_weight * gates.g_neg.to(dtype)
 
 
 class _Grads(NamedTuple):
@@ -176,8 +182,9 @@ def gate_grads(
             if spec.ste_to_input:
                 d_gate = d_gate + ste_pos
         if neg is not None:
+            q_neg = None if q is None else q * spec.negative_weight
             to_neg = _add(
-                None if grad_f is None else -(grad_f * (-pi_mag).clamp(min=0)), q
+                None if grad_f is None else -(grad_f * (-pi_mag).clamp(min=0)), q_neg
             )
             ste_neg = _ste(-pi_gate, lat.theta_neg, spec.bandwidth, inv, to_neg)
             if ste_neg is not None:
@@ -279,7 +286,7 @@ class SignAwareStep(torch.autograd.Function):
         if not sparse:
             del cand
             gates = gate_values(pre, lat, spec.two_sided)
-            pen = _penalty_terms(gates, lat, spec.sparsity).sum(-1)
+            pen = _penalty_terms(gates, lat, spec).sum(-1)
             recon = gates.f.to(x.dtype) @ W_dec
             recon_aux = gates.s.to(x.dtype) @ W_dec_aux
             ctx.save_for_backward(x, W_enc, pre, W_dec, W_dec_aux, *lat)
@@ -290,7 +297,7 @@ class SignAwareStep(torch.autograd.Function):
         pattern = Pattern.from_flat(flat, batch, n_latents)
         pre_p = pre.view(-1)[flat]
         gates = gate_values(pre_p, lat.take(pattern.cols), spec.two_sided)
-        terms = _penalty_terms(gates, lat.take(pattern.cols), spec.sparsity)
+        terms = _penalty_terms(gates, lat.take(pattern.cols), spec)
         pen = terms.new_zeros(batch).index_add_(0, pattern.rows, terms)
         recon = spmm(pattern, gates.f, W_dec).to(x.dtype)
         recon_aux = spmm(pattern, gates.s, W_dec_aux).to(x.dtype)

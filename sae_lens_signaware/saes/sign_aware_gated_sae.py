@@ -343,7 +343,9 @@ class SignAwareGatedTrainingSAE(
             g_pos, g_neg = self.gates(
                 pi_gate, self.cfg.bandwidth, self.cfg.ste_to_input
             )
-            penalty = (g_pos if g_neg is None else g_pos + g_neg).sum(dim=-1)
+            if g_neg is not None:
+                g_pos = g_pos + self.cfg.negative_l0_weight * g_neg
+            penalty = g_pos.sum(dim=-1)
         sparsity_loss = step_input.coefficients[self.cfg.sparsity] * penalty.mean()
 
         W_dec: torch.Tensor = self.W_dec
@@ -382,6 +384,7 @@ class SignAwareGatedTrainingSAE(
             ste_to_input=cfg.ste_to_input,
             learn_thresholds=cfg.learn_thresholds,
             max_density=cfg.sparse_max_density,
+            negative_weight=cfg.negative_l0_weight,
         )
         with torch.autocast(device_type, enabled=False):
             f, recon, recon_aux, penalty, pi_mag = SignAwareStep.apply(

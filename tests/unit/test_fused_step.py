@@ -255,3 +255,27 @@ def test_autocast_step_keeps_float32_thresholds_and_runs_adam() -> None:
         assert torch.isfinite(out.loss)
     assert sae.threshold.dtype == torch.float32
     assert {"l0_positive", "l0_negative", "threshold_mean"} <= out.metrics.keys()
+
+
+@pytest.mark.parametrize("tied", [True, False])
+@pytest.mark.parametrize("max_density", [1.0, 0.0], ids=["sparse", "dense"])
+def test_negative_l0_weight_matches_reference(tied: bool, max_density: float) -> None:
+    torch.manual_seed(1)
+    x = torch.randn(BATCH, D_IN) * 2
+    ref, fast = _pair(
+        negative_l0_weight=3.0,
+        tie_thresholds=tied,
+        unit_norm_encoder=False,
+        sparse_max_density=max_density,
+    )
+    out_r, grads_r = _step(ref, x, "float32")
+    _compare((out_r, grads_r), _step(fast, x, "float32"), "float32")
+    with torch.no_grad():
+        pi_gate = ref.gate_and_magnitude(ref.process_sae_in(x))[0]
+        theta_pos, theta_neg = ref.thresholds()
+        n_pos = (pi_gate > theta_pos).sum(-1)
+        n_neg = (pi_gate < -theta_neg).sum(-1)
+    assert n_neg.sum() > 0
+    expected = (n_pos + 3.0 * n_neg).float().mean()
+    coefficient = 0.7  # _step's
+    torch.testing.assert_close(out_r.losses["l0_loss"] / coefficient, expected)

@@ -24,6 +24,11 @@ from tests.helpers import training_cfg
         ("sparsity_warm_up_steps", -1),
         ("sparsity", "l2"),
         ("d_sae", 0),
+        ("negative_l0_weight", -1.0),
+        ("negative_l0_weight", math.inf),
+        ("init_negative_share", 1.5),
+        ("init_negative_share", math.nan),
+        ("unit_norm_decoder", "maybe"),
     ],
 )
 def test_bad_config_values_name_the_field(field: str, value: object) -> None:
