@@ -49,7 +49,8 @@ def main(
             d_in=128,
             d_sae=512,
             normalize_activations="expected_average_only_in",
-            threshold_init_l0=32.0,
+            target_l0=8.0,  # the L0 controller holds the training L0 here
+            threshold_init_l0=8.0,  # and the first step's thresholds start there
         ),
         model_name=DEFAULT_MODEL,
         hook_name=DEFAULT_HOOK,
@@ -61,7 +62,7 @@ def main(
         store_batch_size_prompts=16,
         n_batches_in_buffer=16,
         n_batches_for_norm_estimate=10,
-        lr=1e-3,
+        lr=3e-3,  # the best of 3e-4, 1e-3, 3e-3 for every architecture at 1M tokens
         logger=LoggingConfig(log_to_wandb=False),
         output_path=str(output),
         checkpoint_path=None,
