@@ -9,8 +9,10 @@ the learning rate ``quality_frame`` selected, on the report half of the
 validation tokens: how many antipodal pairs the 2H SAE holds, how many of them
 one signed latent absorbs, and how many of the signed SAE's both-signs latents
 no 2H pair (or no 2H direction at all) supports
-(``analysis/consolidation.py`` defines each count). Prints a table and
-writes ``--json``.
+(``analysis/consolidation.py`` defines each count), and how many of the 2H
+SAE's live directions some latent side of the H SAE reproduces ("covered"; the
+one-sided gate at H is in ``--signed`` as the reference for that count, with no
+both-signs latents). Prints a table and writes ``--json``.
 """
 
 import argparse
@@ -48,7 +50,7 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=8.0)
     parser.add_argument("--budget", type=int, default=16_000_000)
     parser.add_argument("--nonneg", default="topk_2h")
-    parser.add_argument("--signed", default="sa_gsae,abstopk")
+    parser.add_argument("--signed", default="sa_gsae,abstopk,sa_one_sided")
     parser.add_argument("--save-dir", type=Path, default=Path(".cache/quality"))
     parser.add_argument(
         "--runs", type=Path, default=Path("docs/results/quality/runs.jsonl")
@@ -79,7 +81,8 @@ def main() -> None:
         f"{args.budget / 1e6:g}M tokens, against {args.nonneg}\n\n"
         "| signed SAE | pair cut | match cut | 2H live | pairs (share of live) | "
         "absorbed | signed both-signs | pair-supported | supported | "
-        "one side | neither |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "one side | neither | 2H covered |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     for arch in filter(None, args.signed.split(",")):
         signed = load_sae(saved_folder(args.save_dir, rows, args.cell, arch, *key[1:]))
@@ -94,7 +97,8 @@ def main() -> None:
                 f"{s['n_absorbed']} ({s['absorbed_share_of_pairs']:.2f}) | "
                 f"{s['n_both_signs']} | {s['pair_supported_share']:.2f} | "
                 f"{s['supported_share']:.2f} | {s['one_side_supported_share']:.2f} | "
-                f"{s['unsupported_share']:.2f} |"
+                f"{s['unsupported_share']:.2f} | "
+                f"{s['covered_share_of_live_nonneg']:.2f} |"
             )
             results = [
                 r

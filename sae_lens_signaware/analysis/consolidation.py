@@ -17,7 +17,9 @@ match_cut`` (or ``i`` and ``j`` swapped). A side ``s`` of a signed latent is
 *supported* when some live ``u_i`` has ``cos(s v_k, u_i) >= match_cut``; a
 both-signs latent is *pair-supported* when its two sides are supported by the
 two members of one pair, *supported* when both sides are supported at all,
-and otherwise has one side or no side supported.
+and otherwise has one side or no side supported. A live ``u_i`` is *covered*
+when some side of some signed latent matches it (``cos(s v_k, u_i) >=
+match_cut``): how much of the 2H dictionary the H latents reproduce.
 
 Random unit vectors in ``d`` dimensions have cosines with a standard deviation
 of about ``1 / sqrt(d)`` (0.088 at d = 128), so the default cuts (-0.5 for a
@@ -67,6 +69,7 @@ class Consolidation:
     n_supported: int
     n_one_side_supported: int
     n_unsupported: int
+    n_covered: int = 0
 
     def summary(self) -> dict[str, Any]:
         n_pairs = len(self.pairs)
@@ -83,6 +86,7 @@ class Consolidation:
             "supported_share": self.n_supported / both,
             "one_side_supported_share": self.n_one_side_supported / both,
             "unsupported_share": self.n_unsupported / both,
+            "covered_share_of_live_nonneg": self.n_covered / max(self.n_live_nonneg, 1),
         }
 
 
@@ -130,6 +134,7 @@ def consolidate_directions(
         n_supported=int(supported.sum()),
         n_one_side_supported=int(one_side.sum()),
         n_unsupported=int((both & ~pos_ok & ~neg_ok).sum()),
+        n_covered=int((pos_match | neg_match).any(dim=0).sum()),
     )
 
 

@@ -40,6 +40,8 @@ def test_protocol_counts_absorbed_pairs_and_unsupported_latents() -> None:
     assert result.n_supported == 1
     assert result.n_one_side_supported == 1
     assert result.n_unsupported == 1
+    # covered: +e0, -e0 (latent 0), +e1 (latent 1), +e2 (latent 2); not -e1
+    assert result.n_covered == 4
 
 
 def test_pair_consolidation_uses_the_live_latents_of_both_saes() -> None:
