@@ -3,6 +3,7 @@ on one half of the validation tokens and reported on the other.
 
     python benchmarks/quality_frame.py [--cells mlp_out] [--targets 8 16]
         [--budgets 1000000] [--lrs 3e-4 1e-3 3e-3] [--archs sa_gsae,...]
+        [--seeds 0] [--save-dir DIR] [--variant NAME=field:json,...]
         [--out docs/results/quality/runs.jsonl] [--table-only]
 
 Every run: SAELens's trainer on cached activations of layer 1 of
@@ -24,7 +25,12 @@ half: how their L0 and reconstruction energy split between each latent's
 majority and rarer sign, and what the rarer-sign firings buy in explained
 variance compared with the same number of the weakest firings.
 
-Resumable: a (cell, arch, target, budget, lr) already in ``--out`` is skipped.
+Seed 0 selects the lr; ``--seeds 1 2`` with ``--lrs`` at the selected lr adds
+seeds, summarised (mean, range, verdicts on the means) by ``print_seeds``.
+``--save-dir`` keeps each trained SAE (inference form) for
+``benchmarks/consolidation.py``.
+
+Resumable: a (cell, arch, target, budget, lr, seed) already in ``--out`` is skipped.
 Rows of other settings (``--variant`` names a training option under test) are
 kept apart by their ``arch`` name.
 """
@@ -289,6 +295,12 @@ def lrs_done(rows: list[dict[str, Any]], key: Key) -> list[float]:
     )
 
 
+def _in_frame(arch: str) -> bool:
+    """The frame's architectures and the SA-GSAE at its earlier defaults (the
+    diagnosis tables leave out ``--variant`` runs; their rows keep the keys)."""
+    return arch in FRAME_ARCHS or arch.endswith("_v1")
+
+
 BAR = (
     ("abstopk", 0.0),
     ("sa_one_sided", 0.0),
@@ -349,7 +361,7 @@ def print_tables(rows: list[dict[str, Any]], lrs: list[float]) -> None:
             f"both signs {sa['both_signs_share_of_live']:.2f} of live "
             f"(>= 0.5: {'MET' if both_ok else 'MISSED'})"
         )
-    diag = [r for r in best.values() if "diag_ev" in r]
+    diag = [r for r in best.values() if "diag_ev" in r and _in_frame(r["arch"])]
     if diag:
         print(
             "\n### Sign diagnosis (report half, best-lr runs)\n\n"
@@ -410,7 +422,11 @@ def print_seeds(rows: list[dict[str, Any]]) -> None:
 
 
 def print_antipodal(rows: list[dict[str, Any]]) -> None:
-    anti = [r for r in best_rows(rows).values() if "diag_antipodal_05" in r]
+    anti = [
+        r
+        for r in best_rows(rows).values()
+        if "diag_antipodal_05" in r and _in_frame(r["arch"])
+    ]
     if not anti:
         return
     print(
