@@ -381,6 +381,40 @@ def print_tables(rows: list[dict[str, Any]], lrs: list[float]) -> None:
             )
 
 
+def print_bar_matrix(rows: list[dict[str, Any]]) -> None:
+    """One line per (cell, target, budget): the SA-GSAE's EV at its selected lr
+    and its margin over each architecture of the bar (bold when the bar is met)."""
+    best = best_rows(rows)
+    groups = sorted({(k[0], k[2], k[3]) for k in best if k[1] == "sa_gsae"})
+    others = [o for o, _ in BAR]
+    labels = [FRAME_ARCHS[o].label for o in others]
+    print(
+        "\n### The bar at a glance (seed 0, each architecture at its selected lr)\n\n"
+        "| cell | T | budget | SA-GSAE (H) EV | "
+        + " | ".join(f"minus {label}" for label in labels)
+        + " | dead | both signs |\n|"
+        + "---|" * (6 + len(others))
+    )
+    for cell, target, budget in groups:
+        sa = best[(cell, "sa_gsae", target, budget)]
+        cells = []
+        for other, margin in BAR:
+            o = best.get((cell, other, target, budget))
+            if o is None:
+                cells.append("-")
+                continue
+            diff = sa["explained_variance"] - o["explained_variance"]
+            cells.append(f"**{diff:+.3f}**" if diff >= margin else f"{diff:+.3f}")
+        dead, both = sa["dead_fraction"], sa["both_signs_share_of_live"]
+        print(
+            f"| {cell} | {target:g} | {budget / 1e6:g}M | "
+            f"{sa['explained_variance']:.3f} (lr {sa['lr']:g}) | "
+            + " | ".join(cells)
+            + f" | {'**' if dead <= 0.01 else ''}{dead:.3f}{'**' if dead <= 0.01 else ''}"
+            + f" | {'**' if both >= 0.5 else ''}{both:.2f}{'**' if both >= 0.5 else ''} |"
+        )
+
+
 def print_seeds(rows: list[dict[str, Any]]) -> None:
     """Mean and range over seeds at each architecture's selected (seed-0) lr,
     with the bar's verdicts on the means; only groups with more than one seed."""
@@ -564,6 +598,7 @@ def main() -> None:
                     flush=True,
                 )
     print_tables(rows, args.lrs)
+    print_bar_matrix(rows)
     print_seeds(rows)
     print_antipodal(rows)
 
