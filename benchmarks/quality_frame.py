@@ -435,7 +435,7 @@ def print_seeds(rows: list[dict[str, Any]]) -> None:
         )
         means: dict[str, float] = {}
         for (c, arch, t, b), group in runs.items():
-            if (c, t, b) != (cell, target, budget):
+            if (c, t, b) != (cell, target, budget) or len(group) < 2:
                 continue
             evs = [r["explained_variance"] for r in group]
             means[arch] = sum(evs) / len(evs)
