@@ -9,10 +9,11 @@ One latent fires with either sign along one decoder direction. With
     x_hat   = f @ W_dec + b_dec
 
 With ``two_sided=False`` the negative side is switched off and, at zero
-thresholds, the model is SAELens's Gated SAE. Training losses live in
-``SignAwareGatedTrainingSAE``; its step runs as one autograd function
-(``saes/fused.py``) unless ``fused_step=False``, which runs the reference ops
-of ``saes/bi_jump_relu.py``. The scheme and the experiments that chose its
+thresholds, the model is SAELens's Gated SAE. ``SignAwareGatedTrainingSAE``
+trains it; its step runs as one autograd function (``saes/fused.py``, glued in
+``saes/training_step.py``) unless ``fused_step=False``, which computes the
+reference losses of ``saes/training_step.py`` with the ops of
+``saes/bi_jump_relu.py``. The scheme and the experiments that chose its
 defaults are in ``docs/architecture.md``.
 """
 
@@ -38,7 +39,6 @@ from sae_lens_signaware.saes.batch_topk_support import (
 from sae_lens_signaware.saes.bi_jump_relu import (
     bi_jump_relu,
     one_sided_gate,
-    soft_two_sided_gate,
     two_sided_gates,
 )
 from sae_lens_signaware.saes.config import (
@@ -46,11 +46,14 @@ from sae_lens_signaware.saes.config import (
     SignAwareGatedSAEConfig,
     SignAwareGatedTrainingSAEConfig,
 )
-from sae_lens_signaware.saes.fused import SignAwareStep, StepSpec
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
 from sae_lens_signaware.saes.state_dict import (
     split_tied_threshold,
     validate_state_dict,
+)
+from sae_lens_signaware.saes.training_step import (
+    fused_training_forward_pass,
+    reference_losses,
 )
 
 __all__ = [
@@ -302,8 +305,8 @@ class SignAwareGatedTrainingSAE(
             step_input = replace(step_input, coefficients=coefficients)
         if self.cfg.support == "batch_topk":  # saes/batch_topk_support.py
             output = batch_topk_training_forward_pass(self, step_input)
-        elif self.cfg.fused_step:
-            output = self._fused_training_forward_pass(step_input)
+        elif self.cfg.fused_step:  # saes/training_step.py
+            output = fused_training_forward_pass(self, step_input)
         else:  # the reference: encode_with_hidden_pre, decode, calculate_aux_loss
             output = super().training_forward_pass(step_input)
         acts = output.feature_acts.detach()
@@ -329,100 +332,8 @@ class SignAwareGatedTrainingSAE(
         hidden_pre: torch.Tensor,
         sae_out: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        """The reference losses: recompute ``pi_gate`` and the gates from the input."""
-        pi_gate = self.gate_and_magnitude(self.process_sae_in(step_input.sae_in))[0]
-        theta_pos, theta_neg = (t.to(pi_gate.dtype) for t in self.loss_thresholds())
-        if self.cfg.two_sided:
-            soft = soft_two_sided_gate(pi_gate, theta_pos, theta_neg)
-        else:
-            soft = torch.relu(pi_gate - theta_pos)
-
-        if self.cfg.sparsity == "l1":
-            penalty = (soft.abs() * self.W_dec.norm(dim=1)).sum(dim=-1)
-        else:
-            g_pos, g_neg = self.gates(
-                pi_gate, self.cfg.bandwidth, self.cfg.ste_to_input
-            )
-            if g_neg is not None:
-                g_pos = g_pos + self.cfg.negative_l0_weight * g_neg
-            penalty = g_pos.sum(dim=-1)
-        sparsity_loss = step_input.coefficients[self.cfg.sparsity] * penalty.mean()
-
-        W_dec: torch.Tensor = self.W_dec
-        b_dec: torch.Tensor = self.b_dec
-        if self.cfg.aux_detach_decoder:
-            W_dec, b_dec = W_dec.detach(), b_dec.detach()
-        via_gate = soft @ W_dec + b_dec
-        aux = (via_gate - step_input.sae_in).pow(2).sum(dim=-1).mean()
-        return {
-            f"{self.cfg.sparsity}_loss": sparsity_loss,
-            "auxiliary_reconstruction_loss": self.cfg.aux_coefficient * aux,
-        }
-
-    def _fused_training_forward_pass(
-        self, step_input: TrainStepInput
-    ) -> TrainStepOutput:
-        """The same losses as the reference, from one ``SignAwareStep`` node."""
-        cfg = self.cfg
-        sae_in = self.process_sae_in(step_input.sae_in)
-        device_type = sae_in.device.type
-        dtype = (
-            torch.get_autocast_dtype(device_type)
-            if torch.is_autocast_enabled(device_type)
-            else self.W_enc.dtype
-        )
-        theta_pos, theta_neg = self.loss_thresholds()
-        W_dec: torch.Tensor = self.W_dec
-        b_dec: torch.Tensor = self.b_dec
-        W_aux, b_aux = W_dec, b_dec
-        if cfg.aux_detach_decoder:
-            W_aux, b_aux = W_dec.detach(), b_dec.detach()
-        spec = StepSpec(
-            two_sided=cfg.two_sided,
-            sparsity=cfg.sparsity,
-            bandwidth=cfg.bandwidth,
-            ste_to_input=cfg.ste_to_input,
-            learn_thresholds=cfg.learn_thresholds,
-            max_density=cfg.sparse_max_density,
-            negative_weight=cfg.negative_l0_weight,
-        )
-        with torch.autocast(device_type, enabled=False):
-            f, recon, recon_aux, penalty, pi_mag = SignAwareStep.apply(
-                sae_in.to(dtype),
-                self.W_enc.to(dtype),
-                self.b_gate,
-                self.b_mag,
-                self.r_mag.exp(),
-                theta_pos,
-                theta_neg,
-                W_dec.to(dtype),
-                W_aux.to(dtype),
-                W_dec.norm(dim=1) if cfg.sparsity == "l1" else None,
-                spec,
-            )
-        hidden_pre = self.hook_sae_acts_pre(pi_mag)
-        feature_acts = self.hook_sae_acts_post(f)
-        sae_out = self.hook_sae_recons(recon + b_dec)
-        sae_out = self.run_time_activation_norm_fn_out(sae_out)
-        sae_out = self.reshape_fn_out(sae_out, self.d_head)
-        mse_loss = self.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()
-        sparsity_loss = step_input.coefficients[cfg.sparsity] * penalty.mean()
-        aux = (recon_aux + b_aux - step_input.sae_in).pow(2).sum(dim=-1).mean()
-        losses = {
-            "mse_loss": mse_loss,
-            f"{cfg.sparsity}_loss": sparsity_loss,
-            "auxiliary_reconstruction_loss": cfg.aux_coefficient * aux,
-        }
-        return TrainStepOutput(
-            sae_in=step_input.sae_in,
-            sae_out=sae_out,
-            feature_acts=feature_acts,
-            hidden_pre=hidden_pre,
-            loss=mse_loss
-            + losses[f"{cfg.sparsity}_loss"]
-            + losses["auxiliary_reconstruction_loss"],
-            losses=losses,
-        )
+        """The reference losses (``saes/training_step.py``)."""
+        return reference_losses(self, step_input)
 
     @override
     def get_coefficients(self) -> dict[str, float | TrainCoefficientConfig]:
