@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from quality_frame import VAL_TOKENS, best_rows, split_validation
+from quality_archs import VAL_TOKENS, split_validation
+from quality_tables import best_rows
 
 from sae_lens_signaware.analysis.consolidation import pair_consolidation
 from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub

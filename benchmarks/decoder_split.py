@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from quality_frame import VAL_TOKENS, split_validation
+from quality_archs import TRAIN_TOKENS, VAL_TOKENS, split_validation
 
 from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.comparison.compare import CompareSettings
@@ -86,7 +86,6 @@ def main() -> None:
             model, hook, "validation", VAL_TOKENS, cache_dir=args.cache_dir
         )
     )[1]
-    from quality_frame import TRAIN_TOKENS
 
     fit = cached_activations(
         model, hook, "train", TRAIN_TOKENS, cache_dir=args.cache_dir

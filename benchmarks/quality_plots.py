@@ -15,7 +15,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from quality_frame import FRAME_ARCHS, best_rows  # noqa: E402
+from quality_archs import FRAME_ARCHS  # noqa: E402
+from quality_tables import best_rows  # noqa: E402
 
 from sae_lens_signaware.comparison.compare import read_rows  # noqa: E402
 
