@@ -206,9 +206,6 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
     density = cfg.sparse_max_density
     ok = _finite(density) and 0 <= density <= 1
     _require(ok, "sparse_max_density", density, "a finite number in [0, 1]")
-    for name in ("learn_thresholds", "fused_step", "unit_norm_decoder"):
-        value = getattr(cfg, name)
-        _require(isinstance(value, bool), name, value, "a bool")
     warm = cfg.sparsity_warm_up_steps
     _require(
         isinstance(warm, int) and warm >= 0,
