@@ -114,8 +114,7 @@ def _penalty_terms(gates: _Gates, lat: _Latent, spec: "StepSpec") -> torch.Tenso
     dtype = gates.pi_gate.dtype
     if gates.g_neg is None:
         return gates.g_pos.to(dtype)
-    if spec.negative_weight == 1.0:
-        return (gates.g_pos | gates.g_neg).to(dtype)
+    # the gates are disjoint: at w = 1 this is [g_pos | g_neg]
     return gates.g_pos.to(dtype) + spec.negative_weight * gates.g_neg.to(dtype)
 
 
