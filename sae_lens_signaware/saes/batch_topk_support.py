@@ -37,6 +37,8 @@ from typing import TYPE_CHECKING
 import torch
 from sae_lens.saes.sae import TrainStepInput, TrainStepOutput
 
+from sae_lens_signaware.saes.training_step import decoded, step_output
+
 if TYPE_CHECKING:
     from sae_lens_signaware.saes.sign_aware_gated_sae import (
         SignAwareGatedTrainingSAE,
@@ -78,27 +80,12 @@ def batch_topk_training_forward_pass(
         support &= score > 0
         _fit_thresholds(sae, top.values, step_input.n_training_steps, dec_norm)
     feature_acts = sae.hook_sae_acts_post(torch.where(support, pi_mag, 0.0))
-    sae_out = sae.hook_sae_recons(feature_acts @ sae.W_dec + sae.b_dec)
-    sae_out = sae.run_time_activation_norm_fn_out(sae_out)
-    sae_out = sae.reshape_fn_out(sae_out, sae.d_head)
-    mse_loss = sae.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()
-
+    sae_out = decoded(sae, feature_acts @ sae.W_dec)
     aux = auxk_loss(
         sae, step_input.sae_in, sae_out, pi_mag, agree, step_input.dead_neuron_mask
     )
-    losses = {
-        "mse_loss": mse_loss,
-        f"{cfg.sparsity}_loss": mse_loss.new_zeros(()),
-        "auxiliary_reconstruction_loss": cfg.aux_coefficient * aux,
-    }
-    return TrainStepOutput(
-        sae_in=step_input.sae_in,
-        sae_out=sae_out,
-        feature_acts=feature_acts,
-        hidden_pre=pi_mag,
-        loss=mse_loss + losses["auxiliary_reconstruction_loss"],
-        losses=losses,
-    )
+    no_penalty = sae_out.new_zeros(())  # the top-k cut sets the L0
+    return step_output(sae, step_input, sae_out, feature_acts, pi_mag, no_penalty, aux)
 
 
 def auxk_loss(

@@ -102,16 +102,39 @@ def fused_training_forward_pass(
         )
     hidden_pre = sae.hook_sae_acts_pre(pi_mag)
     feature_acts = sae.hook_sae_acts_post(f)
-    sae_out = sae.hook_sae_recons(recon + b_dec)
-    sae_out = sae.run_time_activation_norm_fn_out(sae_out)
-    sae_out = sae.reshape_fn_out(sae_out, sae.d_head)
-    mse_loss = sae.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()
+    sae_out = decoded(sae, recon)
     sparsity_loss = step_input.coefficients[cfg.sparsity] * penalty.mean()
     aux = (recon_aux + b_aux - step_input.sae_in).pow(2).sum(dim=-1).mean()
+    return step_output(
+        sae, step_input, sae_out, feature_acts, hidden_pre, sparsity_loss, aux
+    )
+
+
+def decoded(sae: "SignAwareGatedTrainingSAE", recon: torch.Tensor) -> torch.Tensor:
+    """``sae_out`` from ``recon = f @ W_dec``: ``+ b_dec``, the output hook, the
+    activation norm's inverse and the head reshape, as SAELens's ``decode``."""
+    sae_out = sae.hook_sae_recons(recon + sae.b_dec)
+    sae_out = sae.run_time_activation_norm_fn_out(sae_out)
+    return sae.reshape_fn_out(sae_out, sae.d_head)
+
+
+def step_output(
+    sae: "SignAwareGatedTrainingSAE",
+    step_input: TrainStepInput,
+    sae_out: torch.Tensor,
+    feature_acts: torch.Tensor,
+    hidden_pre: torch.Tensor,
+    sparsity_loss: torch.Tensor,
+    aux: torch.Tensor,
+) -> TrainStepOutput:
+    """The step's output under SAELens's loss names: the reconstruction loss,
+    ``sparsity_loss`` and ``aux_coefficient * aux``, and their sum."""
+    sparsity = sae.cfg.sparsity
+    mse_loss = sae.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()
     losses = {
         "mse_loss": mse_loss,
-        f"{cfg.sparsity}_loss": sparsity_loss,
-        "auxiliary_reconstruction_loss": cfg.aux_coefficient * aux,
+        f"{sparsity}_loss": sparsity_loss,
+        "auxiliary_reconstruction_loss": sae.cfg.aux_coefficient * aux,
     }
     return TrainStepOutput(
         sae_in=step_input.sae_in,
@@ -119,7 +142,7 @@ def fused_training_forward_pass(
         feature_acts=feature_acts,
         hidden_pre=hidden_pre,
         loss=mse_loss
-        + losses[f"{cfg.sparsity}_loss"]
+        + losses[f"{sparsity}_loss"]
         + losses["auxiliary_reconstruction_loss"],
         losses=losses,
     )
