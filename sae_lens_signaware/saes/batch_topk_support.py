@@ -44,7 +44,6 @@ if TYPE_CHECKING:
         SignAwareGatedTrainingSAE,
     )
 
-SUPPORTS = ("gate", "batch_topk")
 #: weight of each batch's cut in the threshold's moving average (SAELens's
 #: ``topk_threshold_lr`` default)
 THRESHOLD_LR = 0.01

@@ -12,6 +12,7 @@ from sae_lens_signaware.saes.validation import check_fields
 
 ARCHITECTURE = "sign_aware_gated"
 SPARSITY_MODES = ("l1", "l0")
+SUPPORTS = ("gate", "batch_topk")
 
 #: Options at their plain settings: the paper's losses with none of our training
 #: aids. With these and ``two_sided=False`` the forward pass and the losses are
@@ -201,8 +202,7 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
     share = cfg.init_negative_share
     ok = _finite(share) and 0 <= share <= 1
     _require(ok, "init_negative_share", share, "a finite number in [0, 1]")
-    supports = ("gate", "batch_topk")
-    _require(cfg.support in supports, "support", cfg.support, f"one of {supports}")
+    _require(cfg.support in SUPPORTS, "support", cfg.support, f"one of {SUPPORTS}")
     density = cfg.sparse_max_density
     ok = _finite(density) and 0 <= density <= 1
     _require(ok, "sparse_max_density", density, "a finite number in [0, 1]")
