@@ -20,11 +20,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from quality_archs import VAL_TOKENS, split_validation
 from quality_tables import best_rows
 
-from sae_lens_signaware.analysis.consolidation import pair_consolidation
+from sae_lens_signaware.analysis.consolidation import (
+    consolidate_directions,
+    live_rows,
+    live_signed_rows,
+)
 from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.comparison.compare import CompareSettings, read_rows
 from sae_lens_signaware.loading import load_sae
@@ -85,13 +88,14 @@ def main() -> None:
         "one side | neither | 2H covered |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
+    nonneg_rows = live_rows(nonneg, report)
     for arch in filter(None, args.signed.split(",")):
         signed = load_sae(saved_folder(args.save_dir, rows, args.cell, arch, *key[1:]))
+        signed_rows, sides = live_signed_rows(signed, report)
         for pair_cut, match_cut in CUTS:
-            with torch.no_grad():
-                s = pair_consolidation(
-                    nonneg, signed, report, pair_cut, match_cut
-                ).summary()
+            s = consolidate_directions(
+                nonneg_rows, signed_rows, sides, pair_cut, match_cut
+            ).summary()
             print(
                 f"| {arch} | {pair_cut} | {match_cut} | {s['n_live_nonneg']} | "
                 f"{s['n_pairs']} ({s['paired_share_of_live_nonneg']:.2f}) | "

@@ -139,6 +139,22 @@ def consolidate_directions(
 
 
 @torch.no_grad()
+def live_rows(sae: SAE[Any], acts: torch.Tensor) -> torch.Tensor:
+    """The decoder rows of the latents of ``sae`` that fire on ``acts``."""
+    return sae.W_dec[compute_census(sae, acts).alive]
+
+
+@torch.no_grad()
+def live_signed_rows(
+    sae: SAE[Any], acts: torch.Tensor, min_count: int = DEFAULT_MIN_COUNT
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(rows, sides)`` of the latents of ``sae`` that fire on ``acts``: their
+    decoder rows, and whether each fired positive / negative ``min_count`` times."""
+    census = compute_census(sae, acts)
+    sides = torch.stack([census.n_pos >= min_count, census.n_neg >= min_count], dim=1)
+    return sae.W_dec[census.alive], sides[census.alive]
+
+
 def pair_consolidation(
     nonneg_sae: SAE[Any],
     signed_sae: SAE[Any],
@@ -147,17 +163,10 @@ def pair_consolidation(
     match_cut: float = DEFAULT_MATCH_CUT,
     min_count: int = DEFAULT_MIN_COUNT,
 ) -> Consolidation:
-    """Run the protocol with each SAE's live latents and sides measured on ``acts``."""
-    nonneg_census = compute_census(nonneg_sae, acts)
-    signed_census = compute_census(signed_sae, acts)
-    live_signed = signed_census.alive
-    sides = torch.stack(
-        [signed_census.n_pos >= min_count, signed_census.n_neg >= min_count], dim=1
-    )
+    """Run the protocol with each SAE's live latents and sides measured on ``acts``
+    (for several cuts, take ``live_rows``/``live_signed_rows`` once and call
+    ``consolidate_directions`` per cut)."""
+    signed, sides = live_signed_rows(signed_sae, acts, min_count)
     return consolidate_directions(
-        nonneg_sae.W_dec[nonneg_census.alive],
-        signed_sae.W_dec[live_signed],
-        sides[live_signed],
-        pair_cut,
-        match_cut,
+        live_rows(nonneg_sae, acts), signed, sides, pair_cut, match_cut
     )
