@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from quality_archs import VAL_TOKENS, split_validation
+from quality_archs import frame_activations, split_validation
 from quality_tables import best_rows
 
 from sae_lens_signaware.analysis.consolidation import (
@@ -28,8 +28,7 @@ from sae_lens_signaware.analysis.consolidation import (
     live_rows,
     live_signed_rows,
 )
-from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.comparison.compare import CompareSettings, read_rows
+from sae_lens_signaware.comparison.compare import read_rows
 from sae_lens_signaware.loading import load_sae
 from sae_lens_signaware.outputs import write_atomic
 
@@ -69,15 +68,7 @@ def main() -> None:
     nonneg = load_sae(
         saved_folder(args.save_dir, rows, args.cell, args.nonneg, *key[1:])
     )
-    use_offline_hub()
-    from sae_lens_signaware.activations import cached_activations
-    from sae_lens_signaware.models import load_hooked_model
-
-    model = load_hooked_model(DEFAULT_MODEL)
-    hook = CompareSettings().hook(args.cell)
-    val = cached_activations(
-        model, hook, "validation", VAL_TOKENS, cache_dir=args.cache_dir
-    )
+    val = frame_activations(args.cell, ("validation",), args.cache_dir)["validation"]
     report = split_validation(val)[1]
     results = json.loads(args.json.read_text()) if args.json.exists() else []
     print(

@@ -23,10 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from quality_archs import TRAIN_TOKENS, VAL_TOKENS, split_validation
+from quality_archs import frame_activations, split_validation
 
-from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.comparison.compare import CompareSettings
 from sae_lens_signaware.loading import load_sae
 from sae_lens_signaware.outputs import write_atomic
 
@@ -75,21 +73,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    use_offline_hub()
-    from sae_lens_signaware.activations import cached_activations
-    from sae_lens_signaware.models import load_hooked_model
-
-    model = load_hooked_model(DEFAULT_MODEL)
-    hook = CompareSettings().hook(args.cell)
-    report = split_validation(
-        cached_activations(
-            model, hook, "validation", VAL_TOKENS, cache_dir=args.cache_dir
-        )
-    )[1]
-
-    fit = cached_activations(
-        model, hook, "train", TRAIN_TOKENS, cache_dir=args.cache_dir
-    )[: args.fit_tokens]
+    acts = frame_activations(args.cell, ("train", "validation"), args.cache_dir)
+    report = split_validation(acts["validation"])[1]
+    fit = acts["train"][: args.fit_tokens]
     results: list[dict[str, Any]] = []
     print(
         "| SAE | EV as trained | refit, shared rows | refit, split rows | split - shared "

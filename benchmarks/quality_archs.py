@@ -3,6 +3,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,8 +14,9 @@ from sae_lens import (
 from sae_lens.saes.abstopk_sae import AbsTopKTrainingSAEConfig
 from sae_lens.saes.sae import SAE, TrainingSAE, TrainingSAEConfig
 
+from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.comparison.baselines import sa_variant
-from sae_lens_signaware.comparison.compare import NORMALIZE
+from sae_lens_signaware.comparison.compare import NORMALIZE, CompareSettings
 
 TRAIN_TOKENS = 3_000_000  # more than the training text holds: the cache takes all
 VAL_TOKENS = 100_000
@@ -87,3 +89,26 @@ def split_validation(val: torch.Tensor, context: int = 128) -> tuple[torch.Tenso
     """``(select, report)``: the two halves, cut at a window boundary."""
     cut = (val.shape[0] // context // 2) * context
     return val[:cut], val[cut:]
+
+
+#: the token count of each split's cache
+SPLIT_TOKENS = {"train": TRAIN_TOKENS, "validation": VAL_TOKENS}
+
+
+def frame_activations(
+    cell: str, splits: tuple[str, ...], cache_dir: Path
+) -> dict[str, torch.Tensor]:
+    """The frame's activations of ``cell`` for each of ``splits`` ("train",
+    "validation"), read from ``cache_dir`` or computed with the model (offline)."""
+    use_offline_hub()
+    from sae_lens_signaware.activations import cached_activations
+    from sae_lens_signaware.models import load_hooked_model
+
+    model = load_hooked_model(DEFAULT_MODEL)
+    hook = CompareSettings().hook(cell)
+    return {
+        split: cached_activations(
+            model, hook, split, SPLIT_TOKENS[split], cache_dir=cache_dir
+        )
+        for split in splits
+    }

@@ -45,11 +45,10 @@ import torch
 from quality_archs import (
     BATCH,
     FRAME_ARCHS,
-    TRAIN_TOKENS,
-    VAL_TOKENS,
     WIDTH_MULTIPLIER,
     FrameArch,
     _sa,
+    frame_activations,
     split_validation,
     to_inference,
 )
@@ -57,7 +56,6 @@ from quality_tables import print_antipodal, print_bar_matrix, print_seeds, print
 
 from sae_lens_signaware.analysis.census import compute_census
 from sae_lens_signaware.analysis.sign_diagnosis import antipodal_shares, sign_diagnosis
-from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.comparison.compare import CompareSettings, read_rows
 from sae_lens_signaware.evaluation import reconstruction_metrics
 from sae_lens_signaware.training import TrainSettings, train_on_cached
@@ -202,19 +200,9 @@ def main() -> None:
             ]
             if not todo:
                 continue
-            use_offline_hub()
-            from sae_lens_signaware.models import load_hooked_model
-
-            model = load_hooked_model(DEFAULT_MODEL)
-            from sae_lens_signaware.activations import cached_activations
-
+            acts = frame_activations(cell, ("train", "validation"), args.cache_dir)
+            train, val = acts["train"], acts["validation"]
             hook = CompareSettings().hook(cell)
-            train = cached_activations(
-                model, hook, "train", TRAIN_TOKENS, cache_dir=args.cache_dir
-            )
-            val = cached_activations(
-                model, hook, "validation", VAL_TOKENS, cache_dir=args.cache_dir
-            )
             select, report = split_validation(val)
             print(
                 f"[frame] {cell}: {train.shape[0]} train tokens, select "
