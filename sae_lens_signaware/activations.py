@@ -1,4 +1,8 @@
-"""Activations of a real model on TinyStories text, cached once and reused across runs."""
+"""Activations of a model on a folder of JSON-lines text, cached once and reused across runs.
+
+A text folder holds ``{split}.jsonl`` files (``train``, ``validation``), one JSON
+object with a ``text`` field per line, as SAELens's ``dataset_path`` takes it.
+"""
 
 import json
 from collections.abc import Iterator
@@ -7,14 +11,44 @@ from pathlib import Path
 import torch
 from transformer_lens import HookedTransformer
 
-from sae_lens_signaware.assets import tinystories_dir
+
+class TextFileError(ValueError):
+    """A text file that cannot be read as JSON lines with a ``text`` field."""
 
 
-def read_texts(split: str, dataset_dir: Path | None = None) -> list[str]:
-    """The ``text`` field of each line of ``{split}.jsonl``."""
-    path = (dataset_dir or tinystories_dir()) / f"{split}.jsonl"
-    with open(path) as f:
-        return [json.loads(line)["text"] for line in f if line.strip()]
+def bos_token_id(model: HookedTransformer) -> int | None:
+    """The model's BOS token id, if its tokenizer has one."""
+    token = getattr(model.tokenizer, "bos_token_id", None)
+    return token if isinstance(token, int) else None
+
+
+def read_texts(split: str, dataset_dir: str | Path) -> list[str]:
+    """The ``text`` field of each line of ``dataset_dir/{split}.jsonl`` (blank lines
+    skipped); errors name the file and the line."""
+    path = Path(dataset_dir) / f"{split}.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"no {split} text at {path}")
+    texts: list[str] = []
+    with open(path, encoding="utf-8", errors="strict") as f:
+        try:
+            for number, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    text = record["text"]
+                except (json.JSONDecodeError, KeyError, TypeError) as error:
+                    raise TextFileError(
+                        f"{path}, line {number}: not a JSON object with a 'text' "
+                        f"field ({error})"
+                    ) from None
+                if isinstance(text, str) and text.strip():
+                    texts.append(text)
+        except UnicodeDecodeError as error:
+            raise TextFileError(f"{path} is not UTF-8 text ({error})") from None
+    if not texts:
+        raise TextFileError(f"{path} holds no text (every line is blank or empty)")
+    return texts
 
 
 def token_windows(
@@ -61,15 +95,19 @@ def cached_activations(
     hook_name: str,
     split: str,
     n_tokens: int,
+    dataset_dir: str | Path,
     context_size: int = 128,
     cache_dir: Path | None = None,
 ) -> torch.Tensor:
-    """Activations for ``split``, read from ``cache_dir`` if a matching file exists."""
+    """Activations for ``split`` of ``dataset_dir``, read from ``cache_dir`` if a
+    matching file exists."""
     name = f"{model.cfg.model_name}_{hook_name}_{split}_{n_tokens}_{context_size}.pt"
     path = cache_dir / name if cache_dir is not None else None
     if path is not None and path.exists():
         return torch.load(path)
-    tokens = token_windows(model, read_texts(split), context_size, n_tokens)
+    tokens = token_windows(
+        model, read_texts(split, dataset_dir), context_size, n_tokens
+    )
     acts = collect_activations(model, tokens, hook_name)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -75,8 +75,9 @@ def check_d_in(
 
 
 def _input_device(model: HookedRootModule) -> torch.device:
-    if hasattr(model, "W_E"):
-        return model.W_E.device
+    embedding = getattr(model, "W_E", None)
+    if isinstance(embedding, torch.Tensor):
+        return embedding.device
     return next(model.parameters()).device
 
 

@@ -8,6 +8,7 @@ from the local ``config.json`` with TransformerLens's own
 (``blocks.1.hook_mlp_out``).
 """
 
+import re
 from pathlib import Path
 
 import torch
@@ -19,6 +20,8 @@ from transformer_lens.loading_from_pretrained import (
     get_pretrained_state_dict,
 )
 from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from sae_lens_signaware.upstream_messages import quiet
 
 
 class ModelNotFoundError(FileNotFoundError):
@@ -56,7 +59,8 @@ def load_hooked_model(
         default_prepend_bos=True,
     )
     cfg = HookedTransformerConfig(**cfg_dict)
-    hf_model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype)
+    with quiet(loading_bars=True):
+        hf_model = AutoModelForCausalLM.from_pretrained(model_name, dtype=dtype)
     tokenizer = AutoTokenizer.from_pretrained(model_name)
     state_dict = get_pretrained_state_dict(str(local), cfg, hf_model, dtype=dtype)
     model = HookedSAETransformer(cfg, tokenizer=tokenizer, move_to_device=False)
@@ -68,4 +72,23 @@ def load_hooked_model(
         fold_value_biases=False,
         refactor_factored_attn_matrices=False,
     )
-    return model.to(device).eval()
+    return model.to(device, print_details=False).eval()
+
+
+#: Hugging Face (Llama-style) module names -> TransformerLens hook names
+HF_TO_TRANSFORMER_LENS = (
+    (re.compile(r"^model\.layers\.(\d+)\.mlp$"), "blocks.{}.hook_mlp_out"),
+    (re.compile(r"^model\.layers\.(\d+)\.self_attn$"), "blocks.{}.hook_attn_out"),
+    (re.compile(r"^model\.layers\.(\d+)$"), "blocks.{}.hook_resid_post"),
+)
+
+
+def transformer_lens_hook(hook_name: str) -> str | None:
+    """The TransformerLens hook that reads what the Hugging Face module
+    ``hook_name`` outputs (``model.layers.1.mlp`` -> ``blocks.1.hook_mlp_out``),
+    or None when there is no such mapping."""
+    for pattern, template in HF_TO_TRANSFORMER_LENS:
+        match = pattern.match(hook_name)
+        if match:
+            return template.format(match.group(1))
+    return None

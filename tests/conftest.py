@@ -10,10 +10,12 @@ import torch
 from sae_lens import SAE
 
 import sae_lens_signaware  # noqa: F401  (registers the architecture)
-from sae_lens_signaware.assets import ASSETS_ENV, use_offline_hub
+from sae_lens_signaware.training import run_training
+from sae_lens_signaware_cli.assets import ASSETS_ENV, use_offline_hub
+from tests.paths import ASSETS, TINYSTORIES
+from tests.runner_configs import LEARN_TOKENS, runner_cfg
 
-REPO = Path(__file__).resolve().parents[1]
-os.environ.setdefault(ASSETS_ENV, str(REPO.parent / "shared" / "assets"))
+os.environ.setdefault(ASSETS_ENV, str(ASSETS))
 use_offline_hub()
 
 
@@ -23,15 +25,23 @@ REAL_MODEL_FIXTURES = {
     "mlp_out_acts",
     "signed_sae",
     "val_windows",
+    "trained",
+    "val_tokens",
+    "dashboard_site",
 }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test that uses the real model is ``integration``, marked or not, so
-    ``-m "not integration"`` runs only the fast tests."""
+    """The tiers: a test marked ``slow`` is slow; one that uses the real model
+    (marked or through a fixture) is ``integration``; every other test is
+    ``fast``, the default tier (``addopts = -m fast``)."""
     for item in items:
+        if item.get_closest_marker("slow"):
+            continue
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+        if not item.get_closest_marker("integration"):
+            item.add_marker(pytest.mark.fast)
 
 
 @pytest.fixture(autouse=True)
@@ -51,8 +61,8 @@ def _one_torch_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def tinystories_model():
-    from sae_lens_signaware.assets import DEFAULT_MODEL
     from sae_lens_signaware.models import load_hooked_model
+    from sae_lens_signaware_cli.assets import DEFAULT_MODEL
 
     return load_hooked_model(DEFAULT_MODEL)
 
@@ -64,8 +74,12 @@ def mlp_out_acts(tinystories_model) -> dict[str, torch.Tensor]:
 
     hook = "blocks.1.hook_mlp_out"
     return {
-        "train": cached_activations(tinystories_model, hook, "train", 65_536),
-        "validation": cached_activations(tinystories_model, hook, "validation", 8_192),
+        "train": cached_activations(
+            tinystories_model, hook, "train", 65_536, TINYSTORIES
+        ),
+        "validation": cached_activations(
+            tinystories_model, hook, "validation", 8_192, TINYSTORIES
+        ),
     }
 
 
@@ -82,4 +96,26 @@ def val_windows(tinystories_model) -> torch.Tensor:
     """32 validation windows of 128 tokens."""
     from sae_lens_signaware.activations import read_texts, token_windows
 
-    return token_windows(tinystories_model, read_texts("validation"), 128, 4096)
+    return token_windows(
+        tinystories_model, read_texts("validation", TINYSTORIES), 128, 4096
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(tinystories_model, tmp_path_factory) -> dict[str, Any]:
+    """One 60-step run on the real model: the SAE, its step losses, its output folder."""
+    tmp_path = tmp_path_factory.mktemp("trained")
+    torch.manual_seed(0)
+    cfg = runner_cfg(tmp_path, tokens=LEARN_TOKENS, checkpoint_path=None)
+    sae, losses = run_training(cfg, override_model=tinystories_model)
+    return {"sae": sae, "losses": losses, "output": Path(tmp_path / "out")}
+
+
+@pytest.fixture(scope="session")
+def val_tokens(tinystories_model) -> torch.Tensor:
+    """Four validation contexts of 64 tokens."""
+    from sae_lens_signaware.activations import read_texts, token_windows
+
+    return token_windows(
+        tinystories_model, read_texts("validation", TINYSTORIES), 64, 256
+    )

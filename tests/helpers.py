@@ -54,9 +54,6 @@ def copy_into_training(
 ) -> SignAwareGatedTrainingSAE:
     training = SignAwareGatedTrainingSAE(cfg)
     state = {k: v.clone() for k, v in sae.state_dict().items()}
-    if cfg.tie_thresholds:
-        state["threshold"] = state.pop("threshold_pos")
-        del state["threshold_neg"]
     state["l0_controller"] = torch.zeros(2)
     training.load_state_dict(state)
     return training

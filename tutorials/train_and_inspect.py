@@ -1,6 +1,6 @@
 """Train a Sign-Aware Gated SAE briefly, evaluate it, load it back, splice it in.
 
-    python tutorials/train_and_inspect.py [--tokens 100000] [--output output/tutorial]
+    python tutorials/train_and_inspect.py [--training-tokens 100000] [--output output/tutorial]
 
 Runs offline on the shared assets (``../shared/assets`` beside the checkout, or
 ``$SAE_SIGNAWARE_ASSETS``): the model ``raincandy-u/TinyStories-656K`` and the
@@ -22,14 +22,14 @@ from sae_lens import (
 # 1. Importing the package registers the "sign_aware_gated" architecture with SAELens.
 import sae_lens_signaware  # noqa: F401
 from sae_lens_signaware import SignAwareGatedTrainingSAEConfig
-from sae_lens_signaware.assets import (
+from sae_lens_signaware.evaluation import evaluate
+from sae_lens_signaware.models import load_hooked_model
+from sae_lens_signaware_cli.assets import (
     DEFAULT_HOOK,
     DEFAULT_MODEL,
     tinystories_dir,
     use_offline_hub,
 )
-from sae_lens_signaware.evaluation import evaluate
-from sae_lens_signaware.models import load_hooked_model
 
 
 def main(
@@ -99,7 +99,7 @@ def main(
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tokens", type=int, default=100_000)
+    parser.add_argument("--training-tokens", type=int, default=100_000)
     parser.add_argument("--output", default="output/tutorial")
     args = parser.parse_args()
-    main(args.tokens, args.output)
+    main(args.training_tokens, args.output)

@@ -20,7 +20,7 @@ import torch
 from sae_lens.saes.sae import SAE
 from transformer_lens import HookedTransformer
 
-from sae_lens_signaware.activations import collect_activations
+from sae_lens_signaware.activations import bos_token_id, collect_activations
 
 SIGNS = ("pos", "neg")
 
@@ -99,7 +99,7 @@ def logit_tables(
     def table(values: torch.Tensor) -> LogitTable:
         top = torch.topk(values, min(k, values.numel()))
         ids = top.indices.tolist()
-        return LogitTable(ids, [vocab[i] for i in ids], top.values.tolist())
+        return LogitTable(ids, [vocab[int(i)] for i in ids], top.values.tolist())
 
     out: dict[str, dict[str, LogitTable]] = {}
     for sign, signed in (("pos", logits), ("neg", -logits)):
@@ -157,7 +157,7 @@ def top_contexts(
                 window=w,
                 position=pos,
                 offset=pos - lo,
-                tokens=[vocab[t] for t in tokens[w, lo:hi].tolist()],
+                tokens=[vocab[int(t)] for t in tokens[w, lo:hi].tolist()],
                 values=values[w, lo:hi].tolist(),
                 value=float(values[w, pos]),
             )
@@ -199,9 +199,9 @@ def latent_reports(
     values = feature_values(sae, acts, latents).view(*tokens.shape, len(latents))
     vocab = vocab_strings(model)
     qualifies = torch.ones_like(tokens, dtype=torch.bool)
-    bos = model.tokenizer.bos_token_id if model.tokenizer is not None else None
+    bos = bos_token_id(model)
     if skip_bos and bos is not None:
-        qualifies = tokens != bos
+        qualifies = tokens.ne(bos)
     logits = direction_logits(model, sae.W_dec[list(latents)])
     reports = []
     for k, latent in enumerate(latents):

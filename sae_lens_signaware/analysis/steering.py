@@ -20,6 +20,7 @@ import torch
 from sae_lens.saes.sae import SAE
 from transformer_lens import HookedTransformer
 
+from sae_lens_signaware.activations import bos_token_id
 from sae_lens_signaware.analysis.latent_report import direction_logits, vocab_strings
 
 
@@ -46,9 +47,9 @@ def steer_latent(
     promoted = torch.topk(dir_logits, k).indices
     suppressed = torch.topk(-dir_logits, k).indices
     steer = torch.ones_like(tokens, dtype=torch.bool)
-    bos = model.tokenizer.bos_token_id if model.tokenizer is not None else None
+    bos = bos_token_id(model)
     if skip_bos and bos is not None:
-        steer = tokens != bos
+        steer = tokens.ne(bos)
     base = model(tokens).float().log_softmax(-1)
 
     def run(v: float) -> dict[str, Any]:

@@ -21,15 +21,14 @@ from sae_lens.saes.sae import SAE
 from transformer_lens import HookedTransformer
 
 from sae_lens_signaware.activations import (
+    bos_token_id,
     collect_activations,
-    read_texts,
     token_windows,
 )
 from sae_lens_signaware.analysis.calibration import Calibration, compute_calibration
 from sae_lens_signaware.analysis.census import Census, compute_census
 from sae_lens_signaware.analysis.latent_report import LatentReport, latent_reports
 from sae_lens_signaware.analysis.steering import steer_latent
-from sae_lens_signaware.assets import DEFAULT_HOOK
 from sae_lens_signaware.dashboard.html import index_page, latent_href, latent_page
 from sae_lens_signaware.dashboard.neuronpedia import feature_records
 
@@ -43,9 +42,14 @@ class DashboardData:
     meta: dict[str, Any]
 
 
-def sae_hook_name(sae: SAE[Any], default: str = DEFAULT_HOOK) -> str:
-    """The hook recorded in the SAE's metadata, else ``default``."""
-    return getattr(sae.cfg.metadata, "hook_name", None) or default
+def sae_hook_name(sae: SAE[Any]) -> str:
+    """The hook recorded in the SAE's metadata; a ValueError if there is none."""
+    hook = getattr(sae.cfg.metadata, "hook_name", None)
+    if not hook:
+        raise ValueError(
+            "the SAE's metadata names no hook_name; pass the hook explicitly"
+        )
+    return str(hook)
 
 
 def default_latents(census: Census, k: int) -> list[int]:
@@ -71,9 +75,9 @@ def collect_dashboard_data(
     hook = hook_name or sae_hook_name(sae)
     sae.eval()
     acts = collect_activations(model, tokens, hook)
-    bos = model.tokenizer.bos_token_id if model.tokenizer is not None else None
+    bos = bos_token_id(model)
     keep = (
-        (tokens != bos).flatten()
+        tokens.ne(bos).flatten()
         if bos is not None
         else torch.ones(acts.shape[0], dtype=torch.bool)
     )
@@ -182,26 +186,26 @@ def build_dashboard(
     sae: SAE[Any],
     model: HookedTransformer,
     out_dir: str | Path,
+    texts: Sequence[str],
     latents: Sequence[int] | None = None,
     n_tokens: int = 16_384,
     hook_name: str | None = None,
-    split: str = "validation",
     context_size: int = 128,
     top_k: int = 12,
     n_contexts: int = 8,
     steer_windows: int = 16,
     sae_id: str | None = None,
-    texts: Sequence[str] | None = None,
+    source: str = "given texts",
 ) -> Path:
-    """Write the dashboard of ``sae`` on ``model`` to ``out_dir``; return ``index.html``.
+    """Write the dashboard of ``sae`` on ``model`` over the first ``n_tokens``
+    tokens of ``texts`` to ``out_dir``; return ``index.html``.
 
     ``latents=None`` picks the ``top_k`` first of ``Census.ranking`` (bipolar
     first, then by the rarer sign's firing rate, activity x bipolarity / 2).
-    Text is ``split`` of TinyStories unless ``texts`` is given. Steering sets each
-    latent to ``+-max |f_i|`` on the first ``steer_windows`` windows (0: skip).
+    Steering sets each latent to ``+-max |f_i|`` on the first ``steer_windows``
+    windows (0: skip). ``source`` names the text on the pages.
     """
-    corpus = list(texts) if texts is not None else read_texts(split)
-    tokens = token_windows(model, corpus, context_size, n_tokens)
+    tokens = token_windows(model, list(texts), context_size, n_tokens)
     data = collect_dashboard_data(
         sae,
         model,
@@ -212,5 +216,5 @@ def build_dashboard(
         n_contexts=n_contexts,
         steer_windows=steer_windows,
     )
-    data.meta["split"] = split if texts is None else "given texts"
+    data.meta["split"] = source
     return write_dashboard(data, Path(out_dir), sae_id)

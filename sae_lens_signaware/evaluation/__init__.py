@@ -11,7 +11,17 @@ Names follow ``run_evals``: ``ce_loss_score`` is the CE loss recovered,
 """
 
 from sae_lens_signaware.evaluation.ce_loss import ce_loss_score
-from sae_lens_signaware.evaluation.held_out import evaluate, text_dataset
+from sae_lens_signaware.evaluation.held_out import (
+    check_eval_batches,
+    evaluate,
+    text_dataset,
+)
 from sae_lens_signaware.evaluation.reconstruction import reconstruction_metrics
 
-__all__ = ["ce_loss_score", "evaluate", "reconstruction_metrics", "text_dataset"]
+__all__ = [
+    "ce_loss_score",
+    "check_eval_batches",
+    "evaluate",
+    "reconstruction_metrics",
+    "text_dataset",
+]

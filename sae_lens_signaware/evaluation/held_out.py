@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 from datasets import IterableDataset, load_dataset
 from sae_lens import SAE, ActivationsStore
 from sae_lens.evals import EvalConfig, run_evals
@@ -17,6 +18,7 @@ from sae_lens.util import get_special_token_ids
 from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.analysis.census import Census, CensusAccumulator
+from sae_lens_signaware.upstream_messages import UNTOKENIZED, quiet
 
 
 def text_dataset(path: str | Path, split: str = "validation") -> IterableDataset:
@@ -34,6 +36,32 @@ def text_dataset(path: str | Path, split: str = "validation") -> IterableDataset
     )
     assert isinstance(dataset, IterableDataset)
     return dataset
+
+
+#: tokens one evaluation batch reads per pass (16 prompts of 128 tokens), and
+#: the passes ``evaluate`` makes over ``n_batches`` (run_evals' two, the census)
+BATCH_TOKENS = 16 * 128
+PASSES = 2
+
+
+def check_eval_batches(n_batches: int, dataset_path: str | Path, split: str) -> None:
+    """Refuse ``n_batches`` that is not an int > 0 or that needs more text than
+    ``{split}.jsonl`` holds (a token takes at least one byte of it)."""
+    if not (isinstance(n_batches, int) and not isinstance(n_batches, bool)):
+        raise ValueError(f"eval_batches must be an int > 0, got {n_batches!r}")
+    if n_batches <= 0:
+        raise ValueError(f"eval_batches must be an int > 0, got {n_batches}")
+    path = Path(dataset_path)
+    file = path / f"{split}.jsonl" if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"no {split} text at {file}")
+    most = file.stat().st_size // (PASSES * BATCH_TOKENS)
+    if n_batches > most:
+        raise ValueError(
+            f"eval_batches={n_batches} needs about {n_batches * PASSES * BATCH_TOKENS:,} "
+            f"tokens of text; {file} ({file.stat().st_size:,} bytes) holds at most "
+            f"{most} batches"
+        )
 
 
 def eval_store(
@@ -62,12 +90,14 @@ def sign_census(
     n_batches: int,
     batch_size_prompts: int,
     ignore_tokens: list[int] | None = None,
+    progress: bool = False,
 ) -> Census:
     """The census of ``sae`` over ``n_batches`` batches of ``store``'s tokens
     (special tokens left out, as ``run_evals`` does)."""
     acc = CensusAccumulator(sae.W_dec.detach().pow(2).sum(-1))
     ignore = torch.tensor(ignore_tokens or [], dtype=torch.long)
-    for _ in range(n_batches):
+    batches = range(n_batches)
+    for _ in tqdm(batches, desc="Sign census batches", disable=not progress):
         tokens = store.get_batch_tokens(batch_size_prompts)
         acts = store.get_activations(tokens).reshape(-1, sae.cfg.d_in)
         keep = ~torch.isin(tokens.reshape(-1).cpu(), ignore)
@@ -82,6 +112,7 @@ def evaluate(
     split: str = "validation",
     n_batches: int = 8,
     batch_size_prompts: int = 16,
+    progress: bool = True,
 ) -> dict[str, float]:
     """L0, explained variance, CE loss recovered, KL (``run_evals``) and the sign
     census, on the first ``2 * n_batches * batch_size_prompts`` contexts of ``split``.
@@ -101,21 +132,25 @@ def evaluate(
         compute_variance_metrics=True,
     )
     ignore = get_special_token_ids(model.tokenizer)  # type: ignore[arg-type]
-    store = eval_store(
-        model, sae, text_dataset(dataset_path, split), batch_size_prompts
+    with quiet(UNTOKENIZED):  # a text split is raw text by design
+        store = eval_store(
+            model, sae, text_dataset(dataset_path, split), batch_size_prompts
+        )
+        metrics, _ = run_evals(
+            sae=sae,
+            activation_store=store,
+            model=model,
+            activation_scaler=ActivationScaler(),
+            eval_config=eval_config,
+            exclude_special_tokens=ignore,
+            verbose=progress,
+        )
+        store = eval_store(
+            model, sae, text_dataset(dataset_path, split), batch_size_prompts
+        )
+    census = sign_census(
+        sae, store, 2 * n_batches, batch_size_prompts, ignore, progress=progress
     )
-    metrics, _ = run_evals(
-        sae=sae,
-        activation_store=store,
-        model=model,
-        activation_scaler=ActivationScaler(),
-        eval_config=eval_config,
-        exclude_special_tokens=ignore,
-    )
-    store = eval_store(
-        model, sae, text_dataset(dataset_path, split), batch_size_prompts
-    )
-    census = sign_census(sae, store, 2 * n_batches, batch_size_prompts, ignore)
     sae.train(was_training)
     return {
         "l0": metrics["sparsity"]["l0"],

@@ -1,7 +1,9 @@
-"""Sign-aware SAE architectures."""
+"""The Sign-Aware Gated SAE: configs, the inference and the training class."""
 
+from sae_lens_signaware.errors import StateDictError
 from sae_lens_signaware.saes.config import (
     ARCHITECTURE,
+    PLAIN_SETTINGS,
     SignAwareGatedSAEConfig,
     SignAwareGatedTrainingSAEConfig,
 )
@@ -9,10 +11,10 @@ from sae_lens_signaware.saes.sign_aware_gated_sae import (
     SignAwareGatedSAE,
     SignAwareGatedTrainingSAE,
 )
-from sae_lens_signaware.saes.state_dict import StateDictError
 
 __all__ = [
     "ARCHITECTURE",
+    "PLAIN_SETTINGS",
     "SignAwareGatedSAE",
     "SignAwareGatedSAEConfig",
     "SignAwareGatedTrainingSAE",

@@ -1,18 +1,24 @@
-"""Config dataclasses of the Sign-Aware Gated SAE, with validation that names the field."""
+"""Config dataclasses of the Sign-Aware Gated SAE, with validation that names the field.
 
+Each field's docstring (below the field) is its one description: the training
+command's ``--help`` (SAELens's parser reads it) and the documentation's option
+reference (``docs/hooks.py``) are built from it.
+"""
+
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sae_lens.saes.sae import SAEConfig, TrainingSAEConfig
 from typing_extensions import override
 
-from sae_lens_signaware.saes.fused import DEFAULT_MAX_DENSITY
+from sae_lens_signaware.saes.step_types import DEFAULT_MAX_DENSITY
 from sae_lens_signaware.saes.validation import check_fields
 
 ARCHITECTURE = "sign_aware_gated"
 SPARSITY_MODES = ("l1", "l0")
-SUPPORTS = ("gate", "batch_topk")
 
 #: Options at their plain settings: the paper's losses with none of our training
 #: aids. With these and ``two_sided=False`` the forward pass and the losses are
@@ -21,7 +27,7 @@ SUPPORTS = ("gate", "batch_topk")
 #: reconstruction) unless ``learn_thresholds=False`` too, which freezes it at 0
 #: and makes training follow Gated's step for step (``fused_step=False`` for
 #: bit-for-bit; the fused step agrees to float rounding).
-PLAIN_SETTINGS: dict[str, object] = {
+PLAIN_SETTINGS: dict[str, Any] = {
     "sparsity": "l1",
     "threshold_init": 0.0,
     "threshold_init_l0": None,
@@ -35,14 +41,11 @@ PLAIN_SETTINGS: dict[str, object] = {
 
 @dataclass
 class SignAwareGatedSAEConfig(SAEConfig):
-    """Inference config.
-
-    Args:
-        two_sided: the gate opens on both sides of the dead zone (the SA-GSAE).
-            False keeps only ``pi_gate > theta_pos``: a Gated SAE with a threshold.
-    """
+    """Inference config of the SA-GSAE."""
 
     two_sided: bool = True
+    """The gate opens on both sides of the dead zone (the SA-GSAE). False keeps
+    only ``pi_gate > theta_pos``: a Gated SAE with a threshold."""
 
     @override
     @classmethod
@@ -56,102 +59,73 @@ class SignAwareGatedSAEConfig(SAEConfig):
 
 @dataclass(kw_only=True)
 class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
-    """Training config. Defaults are the scheme chosen in ``docs/architecture.md``,
-    with ``bandwidth`` and ``aux_coefficient`` re-chosen by issue 10's frame
-    (``docs/results.md``; the earlier defaults were 0.3 and 1.0).
+    """Training config of the SA-GSAE.
 
-    Args:
-        two_sided: two-sided gate (False: one-sided ablation, a Gated SAE at
-            ``threshold_init=0``).
-        sparsity: ``"l1"``, the paper's ``sum_i ||W_dec[i]|| |s_i|`` on the soft
-            gate, or ``"l0"``, ``sum_i (g_pos + g_neg)`` with a straight-through
-            estimator for the thresholds (rectangle kernel, ``bandwidth``).
-        l1_coefficient: weight of the ``"l1"`` penalty.
-        l0_coefficient: weight of the ``"l0"`` penalty.
-        negative_l0_weight: with ``"l0"``, a negative firing costs this many
-            positive ones (``sum_i (g_pos + w g_neg)``): above 1 a latent opens
-            its negative side only where that pays more than a positive firing.
-        sparsity_warm_up_steps: linear warm-up of the active sparsity coefficient.
-        aux_coefficient: weight of the auxiliary soft-gate reconstruction (0 ablates it).
-            0.3 (was 1.0): +0.003 of explained variance at lr 3e-3 alone, and
-            with ``bandwidth=1`` it keeps dead latents under 1%.
-        aux_detach_decoder: the auxiliary loss sees ``W_dec`` and ``b_dec``
-            detached (the paper); False (default, better in our study) lets it
-            move them, as SAELens's Gated SAE does.
-        tie_thresholds: one threshold per latent (``theta_pos = theta_neg``);
-            False learns both sides apart.
-        threshold_init: initial threshold, in units of the (normalised) gate
-            pre-activation; also the value dead latents are reset to.
-        learn_thresholds: the thresholds get straight-through gradients (False
-            freezes them where ``threshold_init``/``threshold_init_l0`` put them).
-        fused_step: run the training step as one autograd function
-            (``saes/fused.py``: one encoder matmul, gates computed once, sparse
-            products); False runs the reference ops of ``saes/bi_jump_relu.py``.
-        sparse_max_density: the fused step uses sparse products when at most
-            this share of ``[batch, d_sae]`` positions can carry a gradient
-            (measured crossover, ``benchmarks/speed.py --crossover``); 0 is always dense.
-        threshold_init_l0: if set, the first training step sets each latent's
-            thresholds from that batch so the expected L0 is this number.
-        init_negative_share: with untied two-sided thresholds and
-            ``threshold_init_l0``, the share of the initial firing rate given to
-            the negative side (0.5: both sides alike; small values start each
-            latent nearly one-sided and let training open its second side).
-        bandwidth: width of the straight-through rectangle kernel, in units of the
-            gate pre-activation. 1.0 (was 0.3): with ``aux_coefficient=0.3``,
-            +0.015 of explained variance in issue 10's frame.
-        ste_to_input: the straight-through estimator also reaches ``pi_gate``
-            (so the encoder), not only the thresholds: the L0 penalty then
-            pushes gate pre-activations into the dead zone (SAELens's
-            ``jumprelu_ste_to_input``).
-        unit_norm_encoder: keep the columns of ``W_enc`` at unit norm during
-            training, so the gate pre-activation is a projection of the input
-            and the encoder cannot escape the dead zone by growing.
-        unit_norm_decoder: keep the rows of ``W_dec`` at unit norm during
-            training (as TopK SAEs do), folding each row's norm into the
-            magnitude path (``r_mag += log ||d_i||``, ``b_mag *= ||d_i||``) so
-            the reconstruction is unchanged by the projection.
-        target_l0: if set, the sparsity coefficient is scaled each step by a
-            log-space integral controller so the training L0 settles on this
-            value (``saes/l0_controller.py``); logged as ``sparsity_scale``.
-        target_l0_gain: the controller's integral gain per step.
-        target_l0_proportional: the controller's proportional gain (damping).
-        support: ``"gate"`` (default): the Bi-Jump-ReLU's gates pick the support
-            during training, as at inference. ``"batch_topk"``: a batch-level
-            top-k on ``|pi_gate|`` (k = ``target_l0``) picks it during training,
-            with no sparsity penalty, and the thresholds are fitted to the
-            batch's cut for inference (``saes/batch_topk_support.py``); there
-            ``aux_coefficient`` weighs AuxK (dead latents reconstruct the
-            residual) instead of the soft-gate loss. Use with
-            ``tie_thresholds=False`` (the fit is exact per side).
-        reset_dead_thresholds: a latent that has not fired for the trainer's
-            ``dead_feature_window`` steps gets its thresholds reset to
-            ``threshold_init`` (counted in the ``threshold_resets`` metric).
+    The defaults are the scheme chosen by experiment (``docs/architecture.md``,
+    ``docs/results.md``); ``PLAIN_SETTINGS`` gives the paper's plain losses.
     """
 
     two_sided: bool = True
+    """Two-sided gate. False: the one-sided ablation, a Gated SAE at
+    ``threshold_init=0``."""
     sparsity: Literal["l1", "l0"] = "l0"
+    """``"l1"``: the paper's ``sum_i ||W_dec[i]|| |s_i|`` on the soft gate.
+    ``"l0"``: ``sum_i (g_pos + g_neg)``, with a straight-through estimator for
+    the thresholds (rectangle kernel of width ``bandwidth``)."""
     l1_coefficient: float = 1.0
+    """Weight of the ``"l1"`` penalty (used with ``sparsity="l1"``)."""
     l0_coefficient: float = 3.0
-    negative_l0_weight: float = 1.0
+    """Weight of the ``"l0"`` penalty (used with ``sparsity="l0"``)."""
     sparsity_warm_up_steps: int = 0
+    """Steps of linear warm-up of the sparsity coefficient."""
     aux_coefficient: float = 0.3
+    """Weight of the auxiliary soft-gate reconstruction
+    ``||x - (s @ W_dec + b_dec)||^2`` (0 removes it). It keeps the gate alive."""
     aux_detach_decoder: bool = False
+    """The auxiliary loss sees ``W_dec`` and ``b_dec`` detached, as in the paper.
+    False lets it move them, as SAELens's Gated SAE does."""
     tie_thresholds: bool = True
+    """One learned threshold per latent for both sides (``theta_pos =
+    theta_neg``); False learns the two sides apart (two-sided gates only)."""
     threshold_init: float = 0.5
+    """Initial threshold, in units of the (normalised) gate pre-activation,
+    when ``threshold_init_l0`` is None; also the value a dead latent's
+    thresholds are reset to."""
     threshold_init_l0: float | None = 16.0
-    init_negative_share: float = 0.5
+    """If set, the first training step sets each latent's thresholds from that
+    batch so that the expected L0 is this number (at most ``d_sae``)."""
     bandwidth: float = 1.0
+    """Width of the straight-through rectangle kernel, in units of the gate
+    pre-activation."""
     ste_to_input: bool = True
+    """The straight-through estimator also reaches ``pi_gate`` (so the
+    encoder), not only the thresholds: the L0 penalty then pushes gate
+    pre-activations into the dead zone (SAELens's ``jumprelu_ste_to_input``)."""
     unit_norm_encoder: bool = True
-    unit_norm_decoder: bool = False
+    """Keep the columns of ``W_enc`` at unit norm during training, so the gate
+    pre-activation is a projection of the input."""
     reset_dead_thresholds: bool = True
+    """A latent that has not fired for the trainer's ``dead_feature_window``
+    steps gets its thresholds reset to ``threshold_init`` (the
+    ``threshold_resets`` metric counts them)."""
     target_l0: float | None = None
+    """If set, the sparsity coefficient is scaled each step by a log-space
+    proportional-integral controller so that the training L0 settles on this
+    value (logged as ``sparsity_scale``)."""
     target_l0_gain: float = 0.02
+    """The L0 controller's integral gain per step (used with ``target_l0``)."""
     target_l0_proportional: float = 4.0
+    """The L0 controller's proportional gain (used with ``target_l0``)."""
     learn_thresholds: bool = True
+    """The thresholds get straight-through gradients; False freezes them where
+    ``threshold_init`` or ``threshold_init_l0`` put them."""
     fused_step: bool = True
+    """Run the training step as one autograd function (one encoder matmul,
+    gates computed once, sparse products); False runs the reference ops."""
     sparse_max_density: float = DEFAULT_MAX_DENSITY
-    support: Literal["gate", "batch_topk"] = "gate"
+    """The fused step uses sparse products when at most this share of the
+    ``[batch, d_sae]`` positions can carry a gradient; 0 is always dense
+    (used with ``fused_step``)."""
 
     @override
     @classmethod
@@ -163,56 +137,100 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
         super().__post_init__()
 
 
-def _require(ok: bool, field_name: str, value: object, rule: str) -> None:
-    if not ok:
-        raise ValueError(
-            f"SignAwareGatedTrainingSAEConfig.{field_name} must be {rule}, got {value!r}."
-        )
+def _fail(field_name: str, value: object, rule: str) -> ValueError:
+    return ValueError(
+        f"SignAwareGatedTrainingSAEConfig.{field_name} must be {rule}, got {value!r}."
+    )
 
 
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
+#: field -> (the setting under which it is used, as text; that test): a field
+#: set away from its default while that setting makes it unused is refused.
+USED_ONLY_WITH: dict[
+    str, tuple[str, Callable[["SignAwareGatedTrainingSAEConfig"], bool]]
+] = {
+    "l1_coefficient": ("sparsity='l1'", lambda c: c.sparsity == "l1"),
+    "l0_coefficient": ("sparsity='l0'", lambda c: c.sparsity == "l0"),
+    "target_l0_gain": ("target_l0 set", lambda c: c.target_l0 is not None),
+    "target_l0_proportional": ("target_l0 set", lambda c: c.target_l0 is not None),
+    "sparse_max_density": ("fused_step=True", lambda c: c.fused_step),
+    "tie_thresholds": ("two_sided=True", lambda c: c.two_sided),
+    "aux_detach_decoder": ("aux_coefficient > 0", lambda c: c.aux_coefficient > 0),
+}
+#: upper bounds past which a run is useless (a coefficient that drowns the
+#: reconstruction, a threshold no gate ever crosses, a controller that jumps)
+UPPER_BOUNDS: dict[str, float] = {
+    "l1_coefficient": 1e4,
+    "l0_coefficient": 1e4,
+    "aux_coefficient": 1e4,
+    "threshold_init": 1e3,
+    "target_l0_gain": 1.0,
+    "target_l0_proportional": 100.0,
+}
+
+
+def check_combinations(cfg: SignAwareGatedTrainingSAEConfig) -> None:
+    """Refuse settings that cannot mean what they say, naming both fields."""
+    defaults = {f.name: f.default for f in dataclasses.fields(cfg)}
+    for name, (setting, used) in USED_ONLY_WITH.items():
+        value = getattr(cfg, name)
+        if value != defaults[name] and not used(cfg):
+            raise ValueError(
+                f"SignAwareGatedTrainingSAEConfig.{name}={value!r} is only used with "
+                f"{setting}; set that, or leave {name} at its default "
+                f"({defaults[name]!r})."
+            )
+    if cfg.sparsity == "l0" and not (cfg.learn_thresholds or cfg.ste_to_input):
+        raise ValueError(
+            "SignAwareGatedTrainingSAEConfig: sparsity='l0' with "
+            "learn_thresholds=False and ste_to_input=False gives the L0 penalty no "
+            "gradient (it would not sparsify); set either field True or use "
+            "sparsity='l1'."
+        )
+    if cfg.threshold_init_l0 is not None and cfg.threshold_init_l0 > cfg.d_sae:
+        raise _fail(
+            "threshold_init_l0", cfg.threshold_init_l0, f"at most d_sae={cfg.d_sae}"
+        )
+
+
 def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
-    """Raise a ValueError naming the first field of the wrong type or out of range
-    (bool words such as ``"false"`` are parsed in place, see ``saes/validation.py``)."""
+    """Raise a ValueError naming the first field of the wrong type or out of
+    range, or two fields that contradict each other (bool words such as
+    ``"false"`` are parsed in place, see ``saes/validation.py``)."""
     check_fields(cfg)
-    modes = SPARSITY_MODES
-    _require(cfg.sparsity in modes, "sparsity", cfg.sparsity, f"one of {modes}")
+    if cfg.sparsity not in SPARSITY_MODES:
+        raise _fail("sparsity", cfg.sparsity, f"one of {SPARSITY_MODES}")
     for name in (
         "l1_coefficient",
         "l0_coefficient",
         "aux_coefficient",
         "threshold_init",
-        "negative_l0_weight",
+        "target_l0_proportional",
     ):
         value = getattr(cfg, name)
-        _require(_finite(value) and value >= 0, name, value, "a finite number >= 0")
-    for name in ("target_l0_proportional",):
-        value = getattr(cfg, name)
-        _require(_finite(value) and value >= 0, name, value, "a finite number >= 0")
+        if not (_finite(value) and value >= 0):
+            raise _fail(name, value, "a finite number >= 0")
     for name in ("bandwidth", "target_l0_gain"):
         value = getattr(cfg, name)
-        _require(_finite(value) and value > 0, name, value, "a finite number > 0")
+        if not (_finite(value) and value > 0):
+            raise _fail(name, value, "a finite number > 0")
+    for name, bound in UPPER_BOUNDS.items():
+        value = getattr(cfg, name)
+        if value > bound:
+            raise _fail(
+                name, value, f"at most {bound:g} (larger makes the run useless)"
+            )
     for name in ("target_l0", "threshold_init_l0"):
         value = getattr(cfg, name)
-        ok = value is None or (_finite(value) and value > 0)
-        _require(ok, name, value, "None or a finite number > 0")
-    share = cfg.init_negative_share
-    ok = _finite(share) and 0 <= share <= 1
-    _require(ok, "init_negative_share", share, "a finite number in [0, 1]")
-    _require(cfg.support in SUPPORTS, "support", cfg.support, f"one of {SUPPORTS}")
+        if not (value is None or (_finite(value) and value > 0)):
+            raise _fail(name, value, "None or a finite number > 0")
     density = cfg.sparse_max_density
-    ok = _finite(density) and 0 <= density <= 1
-    _require(ok, "sparse_max_density", density, "a finite number in [0, 1]")
+    if not (_finite(density) and 0 <= density <= 1):
+        raise _fail("sparse_max_density", density, "a finite number in [0, 1]")
     warm = cfg.sparsity_warm_up_steps
-    _require(
-        isinstance(warm, int) and warm >= 0,
-        "sparsity_warm_up_steps",
-        warm,
-        "an int >= 0",
-    )
-    for name in ("d_in", "d_sae"):
-        value = getattr(cfg, name)
-        _require(isinstance(value, int) and value > 0, name, value, "an int > 0")
+    if not (isinstance(warm, int) and warm >= 0):
+        raise _fail("sparsity_warm_up_steps", warm, "an int >= 0")
+    check_combinations(cfg)

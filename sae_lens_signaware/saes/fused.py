@@ -6,17 +6,16 @@ With ``pre = x~ @ W_enc`` (the only encoder matmul), for each latent ``i``::
     g_pos   = [pi_gate > theta_pos] g_neg  = [pi_gate < -theta_neg]   (g_neg = 0 one-sided)
     f       = pi_mag on (g_pos & pi_mag > 0) | (g_neg & pi_mag < 0), else 0
     s       = (pi_gate - theta_pos) g_pos + (pi_gate + theta_neg) g_neg
-    pen     = sum_i (g_pos + w g_neg)  ("l0")  or  sum_i ||W_dec[i]|| |s_i|  ("l1")
+    pen     = sum_i (g_pos + g_neg)  ("l0")  or  sum_i ||W_dec[i]|| |s_i|  ("l1")
 
 and the function returns ``f``, ``f @ W_dec``, ``s @ W_dec_aux`` and ``pen``: the
 formulas of ``saes/bi_jump_relu.py``, computed once. Its backward is theirs in
 closed form. With upstream gradients ``F = dL/df``, ``S = dL/ds``, ``p = dL/dpen``,
 the rectangle kernel ``K_pos = [|pi_gate - theta_pos| < eps/2] / eps`` (``K_neg``
-on ``-pi_gate - theta_neg``) and ``q = p`` for "l0", 0 for "l1" (``w``:
-``negative_l0_weight``, 1 by default)::
+on ``-pi_gate - theta_neg``) and ``q = p`` for "l0", 0 for "l1"::
 
     d pi_mag  = F [f != 0 support]
-    ste_pos   = K_pos (F relu(pi_mag) + q)       ste_neg = K_neg (-F relu(-pi_mag) + w q)
+    ste_pos   = K_pos (F relu(pi_mag) + q)       ste_neg = K_neg (-F relu(-pi_mag) + q)
     d pi_gate = (S + p ||W_dec[i]|| sign(s)) (g_pos + g_neg) + (ste_pos - ste_neg)  [ste_to_input]
     d theta_pos = sum_b -ste_pos - (S + p ||W_dec[i]||) g_pos
     d theta_neg = sum_b -ste_neg + (S - p ||W_dec[i]||) g_neg
@@ -31,36 +30,12 @@ the decode, the sampled ``F = (dL/dx_hat) W_dec^T`` on ``P``, ``dW_dec = f^T dL/
 and the encoder's ``d x~ = d pre W_enc^T``, ``dW_enc = x~^T d pre``.
 """
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
 
 from sae_lens_signaware.saes.sparse_decode import Pattern, sddmm, spmm, spmm_t
-
-#: The crossover measured on a 2-core CPU at d_in 512, H 8192, batch 2048
-#: (``benchmarks/speed.py --crossover``, ``docs/results/speed/crossover.json``):
-#: the sparse step took 0.61 of the dense one at 10% of positions in ``P`` and
-#: 1.60 at 20% (about 14% at parity); 0.12 keeps to the side where sparse wins.
-DEFAULT_MAX_DENSITY = 0.12
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    """The options of the step that change its math."""
-
-    two_sided: bool
-    sparsity: str
-    bandwidth: float
-    ste_to_input: bool
-    learn_thresholds: bool
-    max_density: float = DEFAULT_MAX_DENSITY
-    negative_weight: float = 1.0  # "l0": a negative firing costs this many
-
-    @property
-    def needs_window(self) -> bool:
-        """Whether the straight-through estimator is used at all."""
-        return self.learn_thresholds or self.ste_to_input
+from sae_lens_signaware.saes.step_types import StepSpec
 
 
 class _Latent(NamedTuple):
@@ -114,8 +89,7 @@ def _penalty_terms(gates: _Gates, lat: _Latent, spec: "StepSpec") -> torch.Tenso
     dtype = gates.pi_gate.dtype
     if gates.g_neg is None:
         return gates.g_pos.to(dtype)
-    # the gates are disjoint: at w = 1 this is [g_pos | g_neg]
-    return gates.g_pos.to(dtype) + spec.negative_weight * gates.g_neg.to(dtype)
+    return (gates.g_pos | gates.g_neg).to(dtype)  # the gates are disjoint
 
 
 class _Grads(NamedTuple):
@@ -181,9 +155,8 @@ def gate_grads(
             if spec.ste_to_input:
                 d_gate = d_gate + ste_pos
         if neg is not None:
-            q_neg = None if q is None else q * spec.negative_weight
             to_neg = _add(
-                None if grad_f is None else -(grad_f * (-pi_mag).clamp(min=0)), q_neg
+                None if grad_f is None else -(grad_f * (-pi_mag).clamp(min=0)), q
             )
             ste_neg = _ste(-pi_gate, lat.theta_neg, spec.bandwidth, inv, to_neg)
             if ste_neg is not None:

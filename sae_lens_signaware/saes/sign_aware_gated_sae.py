@@ -10,15 +10,19 @@ One latent fires with either sign along one decoder direction. With
 
 With ``two_sided=False`` the negative side is switched off and, at zero
 thresholds, the model is SAELens's Gated SAE. ``SignAwareGatedTrainingSAE``
-trains it; its step runs as one autograd function (``saes/fused.py``, glued in
-``saes/training_step.py``) unless ``fused_step=False``, which computes the
-reference losses of ``saes/training_step.py`` with the ops of
-``saes/bi_jump_relu.py``. The scheme and the experiments that chose its
-defaults are in ``docs/architecture.md``.
+trains it with
+
+    L = ||x - x_hat||^2 + c * penalty + aux_coefficient ||x - (s @ W_dec + b_dec)||^2
+
+(``s``: the soft gate, ``penalty``: ``sum_i (g_pos + g_neg)`` or the "l1"
+penalty); its step runs through ``saes/fused_step.py`` (one autograd node) or,
+with ``fused_step=False``, SAELens's own step with the readable ops of
+``saes/bi_jump_relu.py`` and ``saes/reference_step.py``.
 """
 
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 import torch
 from numpy.typing import NDArray
@@ -33,9 +37,8 @@ from torch import nn
 from typing_extensions import override
 
 from sae_lens_signaware.distributed import gather_rows
-from sae_lens_signaware.saes.batch_topk_support import (
-    batch_topk_training_forward_pass,
-)
+from sae_lens_signaware.errors import NonFiniteTrainingError
+from sae_lens_signaware.saes import fused_step, reference_step
 from sae_lens_signaware.saes.bi_jump_relu import (
     bi_jump_relu,
     one_sided_gate,
@@ -48,13 +51,13 @@ from sae_lens_signaware.saes.config import (
 )
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
 from sae_lens_signaware.saes.state_dict import (
-    split_tied_threshold,
+    CONTROLLER,
+    THRESHOLDS,
+    check_finite_for_saving,
+    upgrade_state_dict,
     validate_state_dict,
 )
-from sae_lens_signaware.saes.training_step import (
-    fused_training_forward_pass,
-    reference_losses,
-)
+from sae_lens_signaware.saes.step_types import StepSpec, StepTensors, StepTerms
 
 __all__ = [
     "ARCHITECTURE",
@@ -64,42 +67,50 @@ __all__ = [
     "SignAwareGatedTrainingSAEConfig",
 ]
 
+C = TypeVar("C", SignAwareGatedSAEConfig, SignAwareGatedTrainingSAEConfig)
 
-class _SignAwareGatedMixin:
-    """Encoder pieces shared by the inference and the training class."""
 
-    cfg: SignAwareGatedSAEConfig | SignAwareGatedTrainingSAEConfig
-    W_enc: nn.Parameter
-    W_dec: nn.Parameter
-    b_dec: nn.Parameter
+class SignAwareGatedBase(SAE[C], Generic[C]):
+    """What the inference and the training SA-GSAE share: the parameters, the
+    Bi-Jump-ReLU encoder, the folds and the state-dict format."""
+
     b_gate: nn.Parameter
     b_mag: nn.Parameter
     r_mag: nn.Parameter
-    dtype: torch.dtype
-    device: torch.device
+    threshold_pos: nn.Parameter
+    threshold_neg: nn.Parameter
 
-    def _init_gate_params(
-        self, threshold: float, tied: bool, threshold_dtype: torch.dtype | None = None
-    ) -> None:
+    def __init__(self, cfg: C, use_error_term: bool = False):
+        super().__init__(cfg, use_error_term)
+        self.b_enc = None
+
+    def _threshold_dtype(self) -> torch.dtype:
+        return self.dtype
+
+    @override
+    def initialize_weights(self) -> None:
+        super().initialize_weights()
         d_sae, dtype, device = self.cfg.d_sae, self.dtype, self.device
-        zeros = lambda: torch.zeros(d_sae, dtype=dtype, device=device)  # noqa: E731
-        self.b_gate = nn.Parameter(zeros())
-        self.b_mag = nn.Parameter(zeros())
-        self.r_mag = nn.Parameter(zeros())
-        full = lambda: torch.full(  # noqa: E731
-            (d_sae,), threshold, dtype=threshold_dtype or dtype, device=device
-        )
-        if tied:
-            self.threshold = nn.Parameter(full())
-        else:
-            self.threshold_pos = nn.Parameter(full())
-            self.threshold_neg = nn.Parameter(full())
+        for name in ("b_gate", "b_mag", "r_mag"):
+            setattr(
+                self, name, nn.Parameter(torch.zeros(d_sae, dtype=dtype, device=device))
+            )
+        init = getattr(self.cfg, "threshold_init", 0.0)
+        for name in THRESHOLDS:
+            value = torch.full((d_sae,), init, dtype=self._threshold_dtype())
+            setattr(self, name, nn.Parameter(value.to(device)))
+
+    @property
+    def tied_thresholds(self) -> bool:
+        """One threshold per latent for both sides (the training config's
+        ``tie_thresholds``; ``threshold_neg`` mirrors ``threshold_pos``)."""
+        return False
 
     def thresholds(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(theta_pos, theta_neg)``; the same tensor twice when tied."""
-        if "threshold" in self._parameters:  # type: ignore[attr-defined]
-            return self.threshold, self.threshold  # type: ignore[attr-defined]
-        return self.threshold_pos, self.threshold_neg  # type: ignore[attr-defined]
+        """``(theta_pos, theta_neg)``; ``theta_pos`` twice when tied."""
+        if self.tied_thresholds:
+            return self.threshold_pos, self.threshold_pos
+        return self.threshold_pos, self.threshold_neg
 
     def gate_and_magnitude(
         self, sae_in: torch.Tensor
@@ -109,80 +120,54 @@ class _SignAwareGatedMixin:
         pi_mag = sae_in @ (self.W_enc * self.r_mag.exp()) + self.b_mag
         return pi_gate, pi_mag
 
-    def gates(
-        self, pi_gate: torch.Tensor, bandwidth: float, ste_to_input: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(g_pos, g_neg)``; ``g_neg`` is None for a one-sided gate."""
-        theta_pos, theta_neg = self.thresholds()
-        theta_pos = theta_pos.to(pi_gate.dtype)
-        if not self.cfg.two_sided:
-            return one_sided_gate(pi_gate, theta_pos, bandwidth, ste_to_input), None
-        theta_neg = theta_neg.to(pi_gate.dtype)
-        return two_sided_gates(pi_gate, theta_pos, theta_neg, bandwidth, ste_to_input)
-
-    def combine(
-        self, g_pos: torch.Tensor, g_neg: torch.Tensor | None, pi_mag: torch.Tensor
+    def bi_jump_relu(
+        self,
+        pi_gate: torch.Tensor,
+        pi_mag: torch.Tensor,
+        thresholds: tuple[torch.Tensor, torch.Tensor],
+        bandwidth: float = 1.0,
+        ste_to_input: bool = False,
     ) -> torch.Tensor:
-        """Bi-Jump-ReLU, or the Gated SAE's ``g * relu(pi_mag)`` when one-sided."""
-        if g_neg is None:
-            return g_pos * torch.relu(pi_mag)
+        """The Bi-Jump-ReLU of ``(pi_gate, pi_mag)``, or the Gated SAE's
+        ``g * relu(pi_mag)`` when one-sided (``saes/bi_jump_relu.py``)."""
+        theta_pos, theta_neg = (t.to(pi_gate.dtype) for t in thresholds)
+        if not self.cfg.two_sided:
+            gate = one_sided_gate(pi_gate, theta_pos, bandwidth, ste_to_input)
+            return gate * torch.relu(pi_mag)
+        g_pos, g_neg = two_sided_gates(
+            pi_gate, theta_pos, theta_neg, bandwidth, ste_to_input
+        )
         return bi_jump_relu(g_pos, g_neg, pi_mag)
-
-    @torch.no_grad()
-    def _scale_gate_params(self, scale: torch.Tensor) -> None:
-        """Rescale what lives in pre-activation units (after W_enc columns are scaled)."""
-        self.b_gate.data.mul_(scale)
-        self.b_mag.data.mul_(scale)
-        theta_pos, theta_neg = self.thresholds()
-        theta_pos.data.mul_(scale)
-        if theta_neg is not theta_pos:
-            theta_neg.data.mul_(scale)
-
-    @torch.no_grad()
-    def _shift_gate_biases_for_whitening(self, mean: torch.Tensor) -> None:
-        if not self.cfg.apply_b_dec_to_input:
-            shift = mean.to(self.W_enc) @ self.W_enc
-            self.b_gate.data.sub_(shift)
-            self.b_mag.data.sub_(shift * self.r_mag.exp())
-
-
-class SignAwareGatedSAE(_SignAwareGatedMixin, SAE[SignAwareGatedSAEConfig]):
-    """Inference SA-GSAE: signed latents from a two-sided gate and a magnitude path."""
-
-    b_gate: nn.Parameter
-    b_mag: nn.Parameter
-    r_mag: nn.Parameter
-    threshold_pos: nn.Parameter
-    threshold_neg: nn.Parameter
-
-    def __init__(self, cfg: SignAwareGatedSAEConfig, use_error_term: bool = False):
-        super().__init__(cfg, use_error_term)
-        self.b_enc = None
-
-    @override
-    def initialize_weights(self) -> None:
-        super().initialize_weights()
-        self._init_gate_params(threshold=0.0, tied=False)
 
     @override
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         sae_in = self.process_sae_in(x)
         pi_gate, pi_mag = self.gate_and_magnitude(sae_in)
         pi_mag = self.hook_sae_acts_pre(pi_mag)
-        g_pos, g_neg = self.gates(pi_gate, bandwidth=1.0)
-        return self.hook_sae_acts_post(self.combine(g_pos, g_neg, pi_mag))
+        f = self.bi_jump_relu(pi_gate, pi_mag, self.thresholds())
+        return self.hook_sae_acts_post(f)
 
     @override
     def decode(self, feature_acts: torch.Tensor) -> torch.Tensor:
-        sae_out_pre = feature_acts @ self.W_dec + self.b_dec
-        sae_out_pre = self.hook_sae_recons(sae_out_pre)
-        sae_out_pre = self.run_time_activation_norm_fn_out(sae_out_pre)
-        return self.reshape_fn_out(sae_out_pre, self.d_head)
+        return self.finish_decode(feature_acts @ self.W_dec)
+
+    def finish_decode(self, recon: torch.Tensor) -> torch.Tensor:
+        """``sae_out`` from ``recon = f @ W_dec``: ``+ b_dec``, the output hook,
+        the activation norm's inverse and the head reshape, as SAELens decodes."""
+        sae_out = self.hook_sae_recons(recon + self.b_dec)
+        sae_out = self.run_time_activation_norm_fn_out(sae_out)
+        return self.reshape_fn_out(sae_out, self.d_head)
 
     @override
     @torch.no_grad()
     def fold_W_dec_norm(self) -> None:
-        self._scale_gate_params(self.fold_and_get_W_dec_norm())
+        """Unit decoder rows; the encoder, the gate vectors and the thresholds
+        (all in pre-activation units) scaled by the old norms."""
+        scale = self.fold_and_get_W_dec_norm()
+        self.b_gate.data.mul_(scale)
+        self.b_mag.data.mul_(scale)
+        for name in THRESHOLDS:
+            getattr(self, name).data.mul_(scale.to(self._threshold_dtype()))
 
     @override
     @torch.no_grad()
@@ -193,32 +178,48 @@ class SignAwareGatedSAE(_SignAwareGatedMixin, SAE[SignAwareGatedSAEConfig]):
         unwhitening_matrix: torch.Tensor,
     ) -> None:
         super().fold_activation_whitening(mean, whitening_matrix, unwhitening_matrix)
-        self._shift_gate_biases_for_whitening(mean)
+        if not self.cfg.apply_b_dec_to_input:  # as SAELens's Gated SAE does
+            shift = mean.to(self.W_enc) @ self.W_enc
+            self.b_gate.data.sub_(shift)
+            self.b_mag.data.sub_(shift * self.r_mag.exp())
+
+    @override
+    def process_state_dict_for_saving(self, state_dict: dict[str, Any]) -> None:
+        check_finite_for_saving(state_dict)
+
+    @override
+    def save_model(self, path: str | Path) -> tuple[Path, Path]:
+        """SAELens's save, refused before anything is written if a parameter
+        is NaN or inf (``NonFiniteSaveError`` names it)."""
+        check_finite_for_saving(dict(self.named_parameters()))
+        return super().save_model(path)
+
+
+class SignAwareGatedSAE(SignAwareGatedBase[SignAwareGatedSAEConfig]):
+    """Inference SA-GSAE: signed latents from a two-sided gate and a magnitude path."""
 
     @override
     def process_state_dict_for_loading(self, state_dict: dict[str, Any]) -> None:
-        state_dict.pop("l0_controller", None)  # training-only controller state
-        split_tied_threshold(state_dict)
-        validate_state_dict(state_dict, self.cfg, tied=False)
+        state_dict.pop(CONTROLLER, None)  # training-only controller state
+        upgrade_state_dict(state_dict)
+        validate_state_dict(state_dict, self.cfg)
 
 
 class SignAwareGatedTrainingSAE(
-    _SignAwareGatedMixin, TrainingSAE[SignAwareGatedTrainingSAEConfig]
+    SignAwareGatedBase[SignAwareGatedTrainingSAEConfig],
+    TrainingSAE[SignAwareGatedTrainingSAEConfig],
 ):
     """Training SA-GSAE: reconstruction + sparsity + auxiliary soft-gate reconstruction.
 
-    ``L = ||x - x_hat||^2 + sparsity + aux_coefficient ||x - (s @ W_dec + b_dec)||^2``
-    with ``sparsity = l1_coefficient * sum_i ||W_dec[i]|| |s_i|`` (``"l1"``) or
-    ``l0_coefficient * sum_i (g_pos + g_neg)`` (``"l0"``). The thresholds get
-    straight-through gradients from every term that multiplies a gate (none when
-    ``learn_thresholds=False``). Thresholds and the controller state stay float32
-    whatever the SAE's dtype (Adam's steps on an O(1) threshold round away in
-    bfloat16), as SAELens's JumpReLU keeps its threshold.
+    The thresholds get straight-through gradients from every term that
+    multiplies a gate (none when ``learn_thresholds=False``). Thresholds and the
+    controller state stay float32 whatever the SAE's dtype (Adam's steps on an
+    O(1) threshold round away in bfloat16), as SAELens's JumpReLU keeps its
+    threshold. A non-finite input batch or loss raises ``NonFiniteTrainingError``
+    whichever trainer runs the step, and a non-finite SAE is never saved.
     """
 
-    b_gate: nn.Parameter
-    b_mag: nn.Parameter
-    r_mag: nn.Parameter
+    l0_controller: torch.Tensor
 
     def __init__(
         self, cfg: SignAwareGatedTrainingSAEConfig, use_error_term: bool = False
@@ -228,21 +229,25 @@ class SignAwareGatedTrainingSAE(
                 "SignAwareGatedTrainingSAE does not support `use_error_term`."
             )
         super().__init__(cfg, use_error_term)
-        self.b_enc = None
         self.n_threshold_resets = 0
         # target_l0 controller state: [integral, log of the coefficient's factor]
         self.register_buffer(
-            "l0_controller", torch.zeros(2, dtype=torch.float32, device=self.device)
+            CONTROLLER, torch.zeros(2, dtype=torch.float32, device=self.device)
         )
+        self.register_state_dict_post_hook(_mirror_tied_threshold)
+
+    @override
+    def _threshold_dtype(self) -> torch.dtype:
+        return torch.float32
+
+    @property
+    @override
+    def tied_thresholds(self) -> bool:
+        return self.cfg.tie_thresholds and self.cfg.two_sided
 
     @override
     def initialize_weights(self) -> None:
         super().initialize_weights()
-        self._init_gate_params(
-            self.cfg.threshold_init,
-            tied=self.cfg.tie_thresholds,
-            threshold_dtype=torch.float32,
-        )
         if self.cfg.unit_norm_encoder:
             self._project_encoder()
 
@@ -250,13 +255,13 @@ class SignAwareGatedTrainingSAE(
     def _apply(self, *args: Any, **kwargs: Any) -> "SignAwareGatedTrainingSAE":
         out = super()._apply(*args, **kwargs)
         # nn.Module.to() casts every float tensor; restore the float32 invariant
-        for name in ("threshold", "threshold_pos", "threshold_neg"):
+        for name in THRESHOLDS:
             param = self._parameters.get(name)
             if param is not None and param.dtype != torch.float32:
                 param.data = param.data.float()
-        state = self._buffers.get("l0_controller")
+        state = self._buffers.get(CONTROLLER)
         if state is not None and state.dtype != torch.float32:
-            self._buffers["l0_controller"] = state.float()
+            self._buffers[CONTROLLER] = state.float()
         return out
 
     def loss_thresholds(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -267,35 +272,63 @@ class SignAwareGatedTrainingSAE(
         return theta_pos.detach(), theta_neg.detach()
 
     @override
-    def gates(
-        self, pi_gate: torch.Tensor, bandwidth: float, ste_to_input: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        theta_pos, theta_neg = (t.to(pi_gate.dtype) for t in self.loss_thresholds())
-        if not self.cfg.two_sided:
-            return one_sided_gate(pi_gate, theta_pos, bandwidth, ste_to_input), None
-        return two_sided_gates(pi_gate, theta_pos, theta_neg, bandwidth, ste_to_input)
-
-    @override
     def encode_with_hidden_pre(
         self, x: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The reference forward (``bi_jump_relu.py``); keeps nothing on ``self``."""
+        """The reference forward (``bi_jump_relu.py``) with the training estimator."""
         sae_in = self.process_sae_in(x)
         pi_gate, pi_mag = self.gate_and_magnitude(sae_in)
         pi_mag = self.hook_sae_acts_pre(pi_mag)
-        g_pos, g_neg = self.gates(pi_gate, self.cfg.bandwidth, self.cfg.ste_to_input)
-        return self.hook_sae_acts_post(self.combine(g_pos, g_neg, pi_mag)), pi_mag
+        f = self.bi_jump_relu(
+            pi_gate,
+            pi_mag,
+            self.loss_thresholds(),
+            self.cfg.bandwidth,
+            self.cfg.ste_to_input,
+        )
+        return self.hook_sae_acts_post(f), pi_mag
+
+    def step_spec(self) -> StepSpec:
+        cfg = self.cfg
+        return StepSpec(
+            two_sided=cfg.two_sided,
+            sparsity=cfg.sparsity,
+            bandwidth=cfg.bandwidth,
+            ste_to_input=cfg.ste_to_input,
+            learn_thresholds=cfg.learn_thresholds,
+            max_density=cfg.sparse_max_density,
+        )
+
+    def step_tensors(self, sae_in: torch.Tensor) -> StepTensors:
+        """The centred input and this step's parameters (see ``StepTensors``)."""
+        theta_pos, theta_neg = self.loss_thresholds()
+        W_aux: torch.Tensor = self.W_dec
+        b_aux: torch.Tensor = self.b_dec
+        if self.cfg.aux_detach_decoder:
+            W_aux, b_aux = W_aux.detach(), b_aux.detach()
+        return StepTensors(
+            sae_in=self.process_sae_in(sae_in),
+            W_enc=self.W_enc,
+            b_gate=self.b_gate,
+            b_mag=self.b_mag,
+            r_mag=self.r_mag,
+            theta_pos=theta_pos,
+            theta_neg=theta_neg,
+            W_dec=self.W_dec,
+            W_aux=W_aux,
+            b_aux=b_aux,
+        )
 
     @override
     def training_forward_pass(self, step_input: TrainStepInput) -> TrainStepOutput:
+        step = step_input.n_training_steps
+        _check_finite_input(step_input.sae_in, step)
         with torch.no_grad():
-            for theta in set(self.thresholds()):
-                theta.data.clamp_(min=0.0)
+            self.threshold_pos.data.clamp_(min=0.0)
+            self.threshold_neg.data.clamp_(min=0.0)
             if self.cfg.unit_norm_encoder:
                 self._project_encoder()
-            if self.cfg.unit_norm_decoder:
-                self._project_decoder()
-            if step_input.n_training_steps == 0 and self.cfg.threshold_init_l0:
+            if step == 0 and self.cfg.threshold_init_l0:
                 self.init_thresholds_from_data(step_input.sae_in)
             n_reset = self._reset_dead_thresholds(step_input.dead_neuron_mask)
         if self.cfg.target_l0 is not None:
@@ -303,12 +336,13 @@ class SignAwareGatedTrainingSAE(
                 self.l0_controller, step_input.coefficients, (self.cfg.sparsity,)
             )
             step_input = replace(step_input, coefficients=coefficients)
-        if self.cfg.support == "batch_topk":  # saes/batch_topk_support.py
-            output = batch_topk_training_forward_pass(self, step_input)
-        elif self.cfg.fused_step:  # saes/training_step.py
-            output = fused_training_forward_pass(self, step_input)
-        else:  # the reference: encode_with_hidden_pre, decode, calculate_aux_loss
+        if self.cfg.fused_step:
+            tensors = self.step_tensors(step_input.sae_in)
+            terms = fused_step.step_terms(tensors, self.step_spec())
+            output = self._step_output(step_input, terms)
+        else:  # SAELens's step: encode_with_hidden_pre, decode, calculate_aux_loss
             output = super().training_forward_pass(step_input)
+        _check_finite_losses(output, step)
         acts = output.feature_acts.detach()
         if self.cfg.target_l0 is not None:
             output.metrics["sparsity_scale"] = observe_l0(
@@ -324,6 +358,33 @@ class SignAwareGatedTrainingSAE(
         output.metrics["threshold_mean"] = lambda: self.thresholds()[0].mean()
         return output
 
+    def _step_output(
+        self, step_input: TrainStepInput, terms: StepTerms
+    ) -> TrainStepOutput:
+        """SAELens's output of a step: the hooks, and the losses under SAELens's
+        names, summed in SAELens's order (mse, then the others)."""
+        sparsity = self.cfg.sparsity
+        feature_acts = self.hook_sae_acts_post(terms.feature_acts)
+        sae_out = self.finish_decode(terms.recon)
+        mse_loss = self.mse_loss_fn(sae_out, step_input.sae_in).sum(dim=-1).mean()
+        penalty = step_input.coefficients[sparsity] * terms.penalty.mean()
+        aux = (terms.aux_recon - step_input.sae_in).pow(2).sum(dim=-1).mean()
+        losses = {
+            "mse_loss": mse_loss,
+            f"{sparsity}_loss": penalty,
+            "auxiliary_reconstruction_loss": self.cfg.aux_coefficient * aux,
+        }
+        return TrainStepOutput(
+            sae_in=step_input.sae_in,
+            sae_out=sae_out,
+            feature_acts=feature_acts,
+            hidden_pre=self.hook_sae_acts_pre(terms.hidden_pre),
+            loss=mse_loss
+            + losses[f"{sparsity}_loss"]
+            + losses["auxiliary_reconstruction_loss"],
+            losses=losses,
+        )
+
     @override
     def calculate_aux_loss(
         self,
@@ -332,8 +393,16 @@ class SignAwareGatedTrainingSAE(
         hidden_pre: torch.Tensor,
         sae_out: torch.Tensor,
     ) -> dict[str, torch.Tensor]:
-        """The reference losses (``saes/training_step.py``)."""
-        return reference_losses(self, step_input)
+        """The sparsity and auxiliary losses of the reference path, from the input
+        processed again (``saes/reference_step.py``)."""
+        tensors = self.step_tensors(step_input.sae_in)
+        penalty, aux_recon = reference_step.loss_terms(tensors, self.step_spec())
+        sparsity = self.cfg.sparsity
+        aux = (aux_recon - step_input.sae_in).pow(2).sum(dim=-1).mean()
+        return {
+            f"{sparsity}_loss": step_input.coefficients[sparsity] * penalty.mean(),
+            "auxiliary_reconstruction_loss": self.cfg.aux_coefficient * aux,
+        }
 
     @override
     def get_coefficients(self) -> dict[str, float | TrainCoefficientConfig]:
@@ -351,28 +420,25 @@ class SignAwareGatedTrainingSAE(
     @torch.no_grad()
     def init_thresholds_from_data(self, sae_in: torch.Tensor) -> None:
         """Set each latent's thresholds so it fires on ``threshold_init_l0 / d_sae``
-        of the batch: a quantile of ``|pi_gate|`` (tied), of ``+-pi_gate`` (untied,
-        ``init_negative_share`` of the rate on the negative side, the rest on the
-        positive) or of ``pi_gate`` (one-sided). Under data-parallel
-        training the quantile is over every rank's batch (the global batch)."""
+        of the batch: a quantile of ``|pi_gate|`` (tied), of ``+-pi_gate`` at half
+        the rate each (untied) or of ``pi_gate`` (one-sided). Under
+        data-parallel training the quantile is over the global batch."""
         assert self.cfg.threshold_init_l0 is not None
         rate = min(self.cfg.threshold_init_l0 / self.cfg.d_sae, 1.0)
         pi_gate = self.gate_and_magnitude(self.process_sae_in(sae_in))[0].float()
         pi_gate = gather_rows(pi_gate)
-        theta_pos, theta_neg = self.thresholds()
 
         def quantile(values: torch.Tensor, firing_rate: float) -> torch.Tensor:
-            q = torch.quantile(values, 1.0 - firing_rate, dim=0).clamp(min=0.0)
-            return q.to(theta_pos.dtype)
+            return torch.quantile(values, 1.0 - firing_rate, dim=0).clamp(min=0.0)
 
         if not self.cfg.two_sided:
-            theta_pos.data.copy_(quantile(pi_gate, rate))
-        elif theta_pos is theta_neg:
-            theta_pos.data.copy_(quantile(pi_gate.abs(), rate))
+            self.threshold_pos.data.copy_(quantile(pi_gate, rate))
+        elif self.tied_thresholds:
+            self.threshold_pos.data.copy_(quantile(pi_gate.abs(), rate))
         else:
-            share = self.cfg.init_negative_share
-            theta_pos.data.copy_(quantile(pi_gate, rate * (1 - share)))
-            theta_neg.data.copy_(quantile(-pi_gate, rate * share))
+            self.threshold_pos.data.copy_(quantile(pi_gate, rate / 2))
+            self.threshold_neg.data.copy_(quantile(-pi_gate, rate / 2))
+        self.threshold_neg.data.copy_(self.thresholds()[1])
 
     @torch.no_grad()
     def _reset_dead_thresholds(self, dead_neuron_mask: torch.Tensor | None) -> int:
@@ -380,13 +446,12 @@ class SignAwareGatedTrainingSAE(
         if not self.cfg.reset_dead_thresholds or dead_neuron_mask is None:
             return 0
         init = self.cfg.threshold_init
-        to_reset = torch.zeros_like(dead_neuron_mask)
-        for theta in set(self.thresholds()):
-            to_reset |= dead_neuron_mask & (theta > init)
+        theta_pos, theta_neg = self.thresholds()
+        to_reset = dead_neuron_mask & ((theta_pos > init) | (theta_neg > init))
         n_reset = int(to_reset.sum())
         if n_reset:
-            for theta in set(self.thresholds()):
-                theta.data[to_reset] = init
+            self.threshold_pos.data[to_reset] = init
+            self.threshold_neg.data[to_reset] = init
             self.n_threshold_resets += n_reset
         return n_reset
 
@@ -394,44 +459,23 @@ class SignAwareGatedTrainingSAE(
     def _project_encoder(self) -> None:
         self.W_enc.data.div_(self.W_enc.data.norm(dim=0, keepdim=True).clamp(min=1e-8))
 
-    @torch.no_grad()
-    def _project_decoder(self) -> None:
-        """Unit-norm ``W_dec`` rows; ``pi_mag`` scaled by the old norms, so that
-        ``f_i d_i`` (the output) is unchanged."""
-        norm = self.W_dec.data.norm(dim=1).clamp(min=1e-8)
-        self.W_dec.data.div_(norm[:, None])
-        self.r_mag.data.add_(norm.log().to(self.r_mag.dtype))
-        self.b_mag.data.mul_(norm.to(self.b_mag.dtype))
-
     @override
-    @torch.no_grad()
-    def fold_W_dec_norm(self) -> None:
-        self._scale_gate_params(self.fold_and_get_W_dec_norm())
-
-    @override
-    @torch.no_grad()
-    def fold_activation_whitening(
-        self,
-        mean: torch.Tensor,
-        whitening_matrix: torch.Tensor,
-        unwhitening_matrix: torch.Tensor,
-    ) -> None:
-        super().fold_activation_whitening(mean, whitening_matrix, unwhitening_matrix)
-        self._shift_gate_biases_for_whitening(mean)
+    def save_inference_model(self, path: str | Path) -> tuple[Path, Path]:
+        check_finite_for_saving(dict(self.named_parameters()))
+        return super().save_inference_model(path)
 
     @override
     def process_state_dict_for_saving_inference(
         self, state_dict: dict[str, Any]
     ) -> None:
-        state_dict.pop("l0_controller", None)
-        split_tied_threshold(state_dict)
+        state_dict.pop(CONTROLLER, None)
+        self.process_state_dict_for_saving(state_dict)
 
     @override
     def process_state_dict_for_loading(self, state_dict: dict[str, Any]) -> None:
-        state_dict.setdefault("l0_controller", torch.zeros(2))
-        validate_state_dict(
-            state_dict, self.cfg, tied=self.cfg.tie_thresholds, training=True
-        )
+        state_dict.setdefault(CONTROLLER, torch.zeros(2))
+        upgrade_state_dict(state_dict)
+        validate_state_dict(state_dict, self.cfg, training=True)
 
     @torch.no_grad()
     def log_histograms(self) -> dict[str, NDArray[Any]]:
@@ -443,3 +487,39 @@ class SignAwareGatedTrainingSAE(
             "weights/threshold_pos": theta_pos.detach().float().cpu().numpy(),
             "weights/threshold_neg": theta_neg.detach().float().cpu().numpy(),
         }
+
+
+def _mirror_tied_threshold(
+    module: nn.Module,
+    state_dict: dict[str, Any],
+    prefix: str,
+    local_metadata: dict[str, Any],  # noqa: ARG001
+) -> None:
+    """State-dict hook: with tied thresholds ``threshold_neg`` is saved equal to
+    ``threshold_pos`` (the one that trains), so the format never depends on it."""
+    if isinstance(module, SignAwareGatedTrainingSAE) and module.tied_thresholds:
+        state_dict[f"{prefix}threshold_neg"] = (
+            state_dict[f"{prefix}threshold_pos"].detach().clone()
+        )
+
+
+def _check_finite_input(sae_in: torch.Tensor, step: int) -> None:
+    bad = sae_in.numel() - int(torch.isfinite(sae_in).sum())
+    if bad:
+        raise NonFiniteTrainingError(
+            step,
+            "input batch",
+            f"non-finite input batch: {bad} of {sae_in.numel()} values are NaN or inf",
+        )
+
+
+def _check_finite_losses(output: TrainStepOutput, step: int) -> None:
+    losses = {**output.losses, "loss": output.loss}  # the term before the total
+    for name, value in losses.items():
+        if not bool(torch.isfinite(value.detach()).all()):
+            raise NonFiniteTrainingError(
+                step,
+                f"loss term {name!r}",
+                "from finite inputs; the parameters or a coefficient diverged "
+                "(lower the learning rate or the coefficients)",
+            )

@@ -18,7 +18,19 @@ from typing import NamedTuple
 
 import torch
 
-warnings.filterwarnings("ignore", message="Sparse CSR tensor support is in beta")
+
+def _csr(
+    crow: torch.Tensor,
+    col: torch.Tensor,
+    values: torch.Tensor,
+    size: tuple[int, int],
+) -> torch.Tensor:
+    """``torch.sparse_csr_tensor`` without its "beta" warning on every step."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Sparse CSR tensor support is in beta"
+        )
+        return torch.sparse_csr_tensor(crow, col, values, size, check_invariants=False)
 
 
 def _dtype(t: torch.Tensor) -> torch.dtype:
@@ -59,22 +71,17 @@ class Pattern(NamedTuple):
         return self.ccol.shape[0] - 1
 
     def csr(self, values: torch.Tensor) -> torch.Tensor:
-        return torch.sparse_csr_tensor(
-            self.crow,
-            self.cols,
-            values.to(_dtype(values)),
-            (self.n_rows, self.n_cols),
-            check_invariants=False,
+        return _csr(
+            self.crow, self.cols, values.to(_dtype(values)), (self.n_rows, self.n_cols)
         )
 
     def csr_t(self, values: torch.Tensor) -> torch.Tensor:
         """The transpose ``[n_cols, n_rows]``, as CSR."""
-        return torch.sparse_csr_tensor(
+        return _csr(
             self.ccol,
             self.rows[self.by_col],
             values[self.by_col].to(_dtype(values)),
             (self.n_cols, self.n_rows),
-            check_invariants=False,
         )
 
 

@@ -1,74 +1,118 @@
-"""State-dict checks and conversions for the Sign-Aware Gated SAE."""
+"""The SA-GSAE's one state-dict format, its checks, and the upgrade of older files.
 
-from dataclasses import dataclass
+Every saved SA-GSAE (inference or training) holds ``W_enc``, ``W_dec``,
+``b_dec``, ``b_gate``, ``b_mag``, ``r_mag``, ``threshold_pos`` and
+``threshold_neg`` (equal when trained with tied thresholds); a training
+checkpoint adds the L0 controller's state ``l0_controller``. Files written by
+earlier versions, whose tied training checkpoints held one ``threshold``, are
+upgraded on load (``upgrade_state_dict``).
+"""
+
+import warnings
 from typing import Any
 
 import torch
 from sae_lens.saes.sae import SAEConfig
 
+from sae_lens_signaware.errors import NonFiniteSaveError, StateDictError
+
 GATE_VECTORS = ("b_gate", "b_mag", "r_mag")
+THRESHOLDS = ("threshold_pos", "threshold_neg")
+CONTROLLER = "l0_controller"
 
 
-@dataclass
-class StateDictError(ValueError):
-    """A checkpoint whose tensors do not fit the config."""
-
-    problems: list[str]
-
-    def __str__(self) -> str:
-        return (
-            "Sign-aware gated SAE state dict does not match its config: "
-            + "; ".join(self.problems)
-        )
+class NegativeThresholdWarning(UserWarning):
+    """A loaded threshold is below 0: the dead zone closes and the two gates of
+    a latent can open together (training clamps thresholds at 0)."""
 
 
-def split_tied_threshold(state_dict: dict[str, Any]) -> None:
-    """Turn a tied ``threshold`` into ``threshold_pos`` and ``threshold_neg``."""
-    if "threshold" in state_dict:
+def upgrade_state_dict(state_dict: dict[str, Any]) -> None:
+    """In place: an older file's tied ``threshold`` becomes ``threshold_pos`` and
+    ``threshold_neg``."""
+    if "threshold" in state_dict and not any(k in state_dict for k in THRESHOLDS):
         threshold = state_dict.pop("threshold")
         state_dict["threshold_pos"] = threshold
         state_dict["threshold_neg"] = threshold.clone()
 
 
 def expected_shapes(
-    cfg: SAEConfig, tied: bool, training: bool = False
+    cfg: SAEConfig, training: bool = False
 ) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor of an SA-GSAE with this config."""
     d_in, d_sae = cfg.d_in, cfg.d_sae
     shapes: dict[str, tuple[int, ...]] = {
         "W_enc": (d_in, d_sae),
         "W_dec": (d_sae, d_in),
         "b_dec": (d_in,),
-        **{name: (d_sae,) for name in GATE_VECTORS},
+        **{name: (d_sae,) for name in (*GATE_VECTORS, *THRESHOLDS)},
     }
-    if tied:
-        shapes["threshold"] = (d_sae,)
-    else:
-        shapes["threshold_pos"] = (d_sae,)
-        shapes["threshold_neg"] = (d_sae,)
     if training:
-        shapes["l0_controller"] = (2,)
+        shapes[CONTROLLER] = (2,)
     return shapes
 
 
+def _tensor_problem(
+    name: str, tensor: object, shape: tuple[int, ...], cfg: SAEConfig
+) -> str | None:
+    if not isinstance(tensor, torch.Tensor):
+        return f"{name!r} is not a tensor"
+    if not tensor.is_floating_point():
+        return f"{name!r} has dtype {tensor.dtype}, not a floating-point dtype"
+    if tuple(tensor.shape) != shape:
+        return (
+            f"{name!r} has shape {tuple(tensor.shape)}, expected {shape} "
+            f"(d_in={cfg.d_in}, d_sae={cfg.d_sae})"
+        )
+    if tensor.device.type != "meta" and not bool(torch.isfinite(tensor).all()):
+        bad = int((~torch.isfinite(tensor)).sum())
+        return f"{name!r} has {bad} non-finite values (NaN or inf)"
+    if name in ("W_enc", "W_dec") and tensor.numel() and not bool(tensor.any()):
+        return f"{name!r} is all zeros (an integer tensor cast to float?)"
+    return None
+
+
 def validate_state_dict(
-    state_dict: dict[str, Any], cfg: SAEConfig, tied: bool, training: bool = False
+    state_dict: dict[str, Any],
+    cfg: SAEConfig,
+    training: bool = False,
+    source: str | None = None,
 ) -> None:
-    """Raise ``StateDictError`` naming every missing, misshapen or unexpected tensor."""
-    expected = expected_shapes(cfg, tied, training)
+    """Raise ``StateDictError`` naming every missing, unexpected, non-float,
+    misshapen, non-finite or all-zero tensor; warn (``NegativeThresholdWarning``)
+    about thresholds below 0."""
+    expected = expected_shapes(cfg, training)
     problems = [
         f"missing tensor {name!r}" for name in expected if name not in state_dict
     ]
     for name, tensor in state_dict.items():
         if name not in expected:
             problems.append(f"unexpected tensor {name!r}")
-        elif not isinstance(tensor, torch.Tensor):
-            problems.append(f"{name!r} is not a tensor")
-        elif tuple(tensor.shape) != expected[name]:
-            problems.append(
-                f"{name!r} has shape {tuple(tensor.shape)}, expected {expected[name]} "
-                f"(d_in={cfg.d_in}, d_sae={cfg.d_sae})"
-            )
-        elif not torch.isfinite(tensor).all():
-            problems.append(f"{name!r} has non-finite values")
+            continue
+        problem = _tensor_problem(name, tensor, expected[name], cfg)
+        if problem is not None:
+            problems.append(problem)
     if problems:
-        raise StateDictError(problems)
+        raise StateDictError(problems, source)
+    for name in THRESHOLDS:
+        threshold = state_dict[name]
+        if threshold.device.type != "meta" and bool((threshold < 0).any()):
+            warnings.warn(
+                f"{name} has {int((threshold < 0).sum())} negative values"
+                + (f" in {source}" if source else "")
+                + ": the dead zone of those latents is closed",
+                NegativeThresholdWarning,
+                stacklevel=3,
+            )
+
+
+def check_finite_for_saving(state_dict: dict[str, Any]) -> None:
+    """Raise ``NonFiniteSaveError`` naming every tensor with NaN or inf."""
+    bad = [
+        f"{name!r} ({int((~torch.isfinite(t)).sum())} of {t.numel()} values)"
+        for name, t in state_dict.items()
+        if isinstance(t, torch.Tensor)
+        and t.is_floating_point()
+        and not bool(torch.isfinite(t).all())
+    ]
+    if bad:
+        raise NonFiniteSaveError(bad)

@@ -21,7 +21,7 @@ import dataclasses
 import math
 import types
 import typing
-from typing import Any, Literal, Union
+from typing import Any, Literal, Union  # noqa: TID251 (compared at runtime)
 
 import torch
 

@@ -22,26 +22,21 @@ import torch
 from sae_lens.saes.sae import TrainingSAE, TrainStepOutput
 
 from sae_lens_signaware.distributed import any_rank
+from sae_lens_signaware.errors import NonFiniteTrainingError
+
+__all__ = [
+    "DataExhaustedError",
+    "FiniteBatches",
+    "FiniteGuard",
+    "NonFiniteTrainingError",
+    "check_finite_sae",
+]
 
 #: a parameter whose norm grew by more than this factor since the start (from
 #: at least 1) is "exploding" when the loss turns non-finite
 EXPLODING_GROWTH = 1e3
 #: a coefficient above this is "runaway"
 RUNAWAY_COEFFICIENT = 1e8
-
-
-class NonFiniteTrainingError(FloatingPointError):
-    """A NaN or inf in training: ``step``, ``term`` (loss term, parameter or
-    ``"input batch"``) and ``cause`` say where and, where known, why."""
-
-    def __init__(self, step: int | str, term: str, cause: str) -> None:
-        self.step = step
-        self.term = term
-        self.cause = cause
-        super().__init__(
-            f"training stopped at step {step}: {term} is not finite ({cause}); "
-            "nothing from this step on was saved"
-        )
 
 
 class DataExhaustedError(ValueError):
@@ -125,7 +120,8 @@ def _first_bad(values: Mapping[str, float]) -> str | None:
 
 
 class FiniteGuard:
-    """Checks each step's losses and parameters; raises ``NonFiniteTrainingError``."""
+    """Checks each step's losses and parameters; raises ``NonFiniteTrainingError``
+    with the most likely cause."""
 
     def __init__(self, sae: TrainingSAE[Any]) -> None:
         self.sae = sae
@@ -136,7 +132,6 @@ class FiniteGuard:
         self, output: TrainStepOutput, step: int, coefficients: Mapping[str, float]
     ) -> None:
         """Raise if a loss term or a parameter of ``step`` is not finite."""
-        before = self.norms
         after = parameter_norms(self.sae)
         losses = {"loss": float(output.loss.detach())}
         losses.update(
@@ -148,12 +143,28 @@ class FiniteGuard:
         if term is None and param is None:
             self.norms = after
             return
+        label = f"loss term {term!r}" if term is not None else f"parameter {param!r}"
+        raise self.explain(step, label, output.sae_in, coefficients, param)
+
+    def explain(
+        self,
+        step: int,
+        label: str,
+        sae_in: torch.Tensor,
+        coefficients: Mapping[str, float],
+        param: str | None = None,
+    ) -> NonFiniteTrainingError:
+        """The error for a non-finite ``label`` at ``step``, with its likely cause:
+        a parameter already non-finite, one that exploded (grew by more than
+        ``EXPLODING_GROWTH``), a runaway coefficient, a huge input, or a step
+        that blew up from finite parameters."""
+        before = self.norms
         growth = {k: v / max(self.initial[k], 1.0) for k, v in before.items()}
         big = max(growth, key=lambda name: growth[name])
         bad_coef = {
             k: v for k, v in coefficients.items() if not v < RUNAWAY_COEFFICIENT
         }
-        x_max = float(output.sae_in.detach().abs().max())
+        x_max = float(sae_in.detach().abs().max())
         if _first_bad(before) is not None:
             cause = f"parameter {_first_bad(before)!r} was already non-finite"
         elif growth[big] > EXPLODING_GROWTH:
@@ -163,7 +174,7 @@ class FiniteGuard:
             )
         elif bad_coef:
             cause = f"runaway coefficient {bad_coef}"
-        elif term is not None:
+        elif param is None:
             cause = (
                 f"from finite inputs (largest |x| {x_max:.3g} after scaling) and "
                 "parameters; lower the learning rate or coefficients, or rescale the input"
@@ -171,7 +182,6 @@ class FiniteGuard:
         else:
             cause = (
                 f"the optimizer step made parameter {param!r} non-finite "
-                f"(its norm before: {before[str(param)]:.3g}); lower the learning rate"
+                f"(its norm before: {before[param]:.3g}); lower the learning rate"
             )
-        label = f"loss term {term!r}" if term is not None else f"parameter {param!r}"
-        raise NonFiniteTrainingError(step, label, cause)
+        return NonFiniteTrainingError(step, label, cause)

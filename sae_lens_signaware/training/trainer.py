@@ -33,6 +33,7 @@ from sae_lens.training.sae_trainer import SaveCheckpointFn
 from sae_lens.training.types import DataProvider
 
 from sae_lens_signaware.distributed import all_reduce_, any_rank, is_main_process
+from sae_lens_signaware.errors import NonFiniteTrainingError
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
 from sae_lens_signaware.training.checkpoints import try_write_checkpoint
@@ -135,10 +136,11 @@ class Trainer(DataParallelMixin):
     ) -> None:
         """SAELens's checkpoint, written whole (a full disk is logged, not fatal)."""
         if not is_main_process():  # rank 0 writes for every rank
-            return None
+            return
         base = base_path if base_path is not None else self.cfg.checkpoint_path
         if base is None:
-            return super().save_checkpoint(checkpoint_name, base_path, wandb_aliases)
+            super().save_checkpoint(checkpoint_name, base_path, wandb_aliases)
+            return
 
         def save(name: str) -> None:
             super(Trainer, self).save_checkpoint(name, base, wandb_aliases)
@@ -157,13 +159,43 @@ class Trainer(DataParallelMixin):
         names = (self.l0_target.coefficient,)
         return scale_coefficients(self.l0_controller, coefficients, names)
 
+    @torch.no_grad()
+    def _update_pbar(
+        self,
+        step_output: TrainStepOutput,
+        pbar: Any,
+        update_interval: int = 100,
+    ) -> None:
+        """Advance the bar by every step's tokens (upstream moves it every 100
+        steps, so it stopped short of its end), and every ``update_interval``
+        steps, and at the end, show the step and the losses."""
+        pbar.unit = " tokens"
+        pbar.update(self.cfg.train_batch_size_samples)
+        done = self.n_training_samples >= self.cfg.total_training_samples
+        if self.n_training_steps % update_interval == 0 or done:
+            losses = ", ".join(
+                f"{name} {float(value):.4g}"
+                for name, value in step_output.losses.items()
+            )
+            pbar.set_description(
+                f"Training SAE: step {self.n_training_steps}, {losses}"
+            )
+
     def step(self, batch: torch.Tensor) -> TrainStepOutput:
         if self.n_training_steps == 0 and self.b_dec_init == "mean":
             with torch.no_grad():
                 scaled = self.activation_scaler(batch.to(self.sae.device))
                 mean = all_reduce_(scaled.mean(0), "mean")  # the global batch's mean
                 self.sae.b_dec.copy_(mean.to(self.sae.b_dec.dtype))
-        output = super().step(batch)
+        try:
+            output = super().step(batch)
+        except NonFiniteTrainingError as error:  # raised by the SAE's own guard
+            if error.term == "input batch":
+                raise
+            scaled = self.activation_scaler(batch.to(self.sae.device))
+            raise self.finite_guard.explain(
+                self.n_training_steps, error.term, scaled, self.get_coefficients()
+            ) from None
         self.finite_guard.check(output, self.n_training_steps, self.get_coefficients())
         if self.l0_target is not None:
             t = self.l0_target

@@ -22,6 +22,7 @@ from sae_lens_signaware.convert import (
     to_jumprelu,
 )
 from tests.helpers import copy_into_training, trained_like_sae, training_cfg
+from tests.paths import TINYSTORIES
 
 
 def _random_sae(
@@ -122,7 +123,7 @@ def test_exact_on_real_activations(
 
 
 def _store(model: Any, sae: Any) -> ActivationsStore:
-    texts = read_texts("validation")[:64]
+    texts = read_texts("validation", TINYSTORIES)[:64]
     return ActivationsStore.from_sae(
         model,
         sae,

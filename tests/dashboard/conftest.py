@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from tests.paths import TINYSTORIES
+
 
 @pytest.fixture(scope="session")
 def site(signed_sae, tinystories_model, tmp_path_factory) -> dict[str, Any]:
@@ -19,11 +21,12 @@ def site(signed_sae, tinystories_model, tmp_path_factory) -> dict[str, Any]:
     from tests.signed_dictionary import HOOK
 
     model = tinystories_model
-    tokens = token_windows(model, read_texts("validation"), 128, 4096)
+    tokens = token_windows(model, read_texts("validation", TINYSTORIES), 128, 4096)
     census = compute_census(signed_sae, collect_activations(model, tokens, HOOK))
     latents = census.ranking()[:3].tolist()
     out = tmp_path_factory.mktemp("dashboard")
+    texts = read_texts("validation", TINYSTORIES)
     build_dashboard(
-        signed_sae, model, out, latents=latents, n_tokens=4096, steer_windows=4
+        signed_sae, model, out, texts, latents=latents, n_tokens=4096, steer_windows=4
     )
     return {"out": out, "latents": latents, "d_sae": signed_sae.cfg.d_sae}

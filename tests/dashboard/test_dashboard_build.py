@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from sae_lens_signaware.cli import build_parser
-from sae_lens_signaware.cli import main as cli_main
+from sae_lens_signaware.activations import read_texts
 from sae_lens_signaware.dashboard import build_dashboard
-from sae_lens_signaware.dashboard.cli import run_dashboard
+from sae_lens_signaware_cli.cli import main as cli_main
+from tests.paths import TINYSTORIES
+
+TEXTS = read_texts("validation", TINYSTORIES)[:200]
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.I)
 
@@ -102,7 +104,13 @@ def test_default_latents_are_the_top_ranked(
     signed_sae, tinystories_model, tmp_path: Path
 ) -> None:
     index = build_dashboard(
-        signed_sae, tinystories_model, tmp_path, n_tokens=1024, top_k=2, steer_windows=0
+        signed_sae,
+        tinystories_model,
+        tmp_path,
+        TEXTS,
+        n_tokens=1024,
+        top_k=2,
+        steer_windows=0,
     )
     data = json.loads((index.parent / "data.json").read_text())
     ranked = [row["latent"] for row in data["latents"]]
@@ -113,7 +121,12 @@ def test_default_latents_are_the_top_ranked(
 def test_bad_latent_is_refused(signed_sae, tinystories_model, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="out of range"):
         build_dashboard(
-            signed_sae, tinystories_model, tmp_path, latents=[10_000], n_tokens=256
+            signed_sae,
+            tinystories_model,
+            tmp_path,
+            TEXTS,
+            latents=[10_000],
+            n_tokens=256,
         )
 
 
@@ -128,15 +141,13 @@ def test_cli(signed_sae, tmp_path: Path) -> None:
         "1",
         "2",
         "3",
-        "--out",
+        "--output",
         str(tmp_path / "site"),
         "--n-tokens",
         "512",
         "--steer-windows",
         "1",
     ]
-    args = build_parser().parse_args(argv)
-    assert args.command_spec.run is run_dashboard
     cli_main(argv)
     assert (tmp_path / "site" / "index.html").exists()
     assert {p.name for p in (tmp_path / "site").glob("latent_*.html")} == {

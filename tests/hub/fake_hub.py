@@ -166,7 +166,7 @@ class FakeHub:
 
     def create(self, h: BaseHTTPRequestHandler, payload: dict[str, Any]) -> None:
         if not self.authorized(h, "create"):
-            return
+            return None
         repo_id = f"{payload['organization']}/{payload['name']}"
         url = f"{self.endpoint}/{repo_id}"
         if repo_id in self.repos:

@@ -13,13 +13,13 @@ from sae_lens_signaware import SignAwareGatedSAEConfig
 from sae_lens_signaware.checks import HookShapeError, RunConfigError
 from sae_lens_signaware.convert.jumprelu import to_jumprelu
 from sae_lens_signaware.hub import export
-from sae_lens_signaware.main_job import main as main_job_main
-from sae_lens_signaware.main_job import run_main_job
 from sae_lens_signaware.models import ModelNotFoundError, load_hooked_model
 from sae_lens_signaware.outputs import OutputExistsError, OutputLock, OutputLockedError
-from sae_lens_signaware.synthetic import cli as synthetic_cli
 from sae_lens_signaware.training import SignAwareTrainingRunner
-from tests.integration.configs import runner_cfg
+from sae_lens_signaware_cli.cli import main as cli_main
+from sae_lens_signaware_cli.main_job import run_main_job
+from signaware_studies.commands import synthetic as synthetic_cli
+from tests.runner_configs import runner_cfg
 
 
 def small_sae() -> SAE[Any]:
@@ -41,13 +41,13 @@ def test_main_job_output_that_is_a_file(tmp_path) -> None:
 def test_main_job_existing_output_needs_overwrite(tmp_path) -> None:
     (tmp_path / "main").mkdir()
     with pytest.raises(SystemExit) as exit_:
-        main_job_main(["--tokens", "2048", "--output", str(tmp_path / "main")])
+        cli_main(["main-job", "--tokens", "2048", "--output", str(tmp_path / "main")])
     assert "exists; pass --overwrite" in str(exit_.value.code)
 
 
 def test_main_job_second_writer_is_refused_before_training(tmp_path) -> None:
     with OutputLock(tmp_path / "main"), pytest.raises(OutputLockedError):
-        run_main_job(tokens=2048, output=tmp_path / "main", threads=None)
+        run_main_job(tokens=2048, output=tmp_path / "main", threads=0)
 
 
 @pytest.mark.integration  # loads the real model and trains 2 steps
@@ -63,9 +63,9 @@ def test_main_job_failure_in_evaluation_keeps_the_old_output(
     def interrupted(*args: Any, **kwargs: Any) -> None:  # noqa: ARG001
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("sae_lens_signaware.main_job.evaluate", interrupted)
+    monkeypatch.setattr("sae_lens_signaware.evaluation.evaluate", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        run_main_job(tokens=2048, output=out, threads=None, overwrite=True)
+        run_main_job(tokens=2048, output=out, threads=0, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == [
         "metrics.json",
         "sae_weights.safetensors",
@@ -103,14 +103,13 @@ def test_dashboard_hook_typo_is_named(tinystories_model) -> None:
 
 
 def test_dashboard_existing_out_is_refused_before_loading(tmp_path) -> None:
-    from sae_lens_signaware.dashboard import cli as dashboard_cli
-
     (tmp_path / "site").mkdir()
-    argv = ["--sae", str(tmp_path / "nothing"), "--out", str(tmp_path / "site")]
+    argv = ["dashboard", "--sae", str(tmp_path / "nothing")]
+    argv += ["--output", str(tmp_path / "site")]
     with pytest.raises(SystemExit, match="exists; pass --overwrite"):
-        dashboard_cli.main(argv)
+        cli_main(argv)
     with pytest.raises(SystemExit, match="does not exist"):
-        dashboard_cli.main([*argv, "--overwrite"])
+        cli_main([*argv, "--overwrite"])
 
 
 def test_to_jumprelu_refuses_nan_b_gate() -> None:
@@ -133,7 +132,7 @@ def test_synthetic_flags_are_range_checked(tmp_path, capsys, flags, message) -> 
     parser = argparse.ArgumentParser()
     synthetic_cli.add_arguments(parser)
     with pytest.raises(SystemExit):
-        parser.parse_args(["polarity-dial", "--out", str(tmp_path / "s"), *flags])
+        parser.parse_args(["polarity-dial", "--output", str(tmp_path / "s"), *flags])
     assert message in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
 

@@ -18,9 +18,10 @@ from sae_lens_signaware.loading import (
     load_sae,
     runner_config_from_dict,
 )
-from sae_lens_signaware.main_job import _field_value, main_job_config
 from sae_lens_signaware.saes.validation import parse_bool
-from sae_lens_signaware.train import split_our_flags
+from sae_lens_signaware_cli.flags import field_value as _field_value
+from sae_lens_signaware_cli.main_job import main_job_config
+from sae_lens_signaware_cli.train import split_our_flags
 
 FALSE = [False, "False", "false", "FALSE", 0, "0", "no", "off"]
 TRUE = [True, "True", "true", 1, "1", "yes", "on"]
@@ -30,7 +31,6 @@ BOOL_FIELDS = [
     "aux_detach_decoder",
     "ste_to_input",
     "unit_norm_encoder",
-    "unit_norm_decoder",
     "reset_dead_thresholds",
     "learn_thresholds",
     "fused_step",
@@ -165,8 +165,10 @@ def _runner_dict(**sae: Any) -> dict[str, Any]:
 
 
 def test_dict_config_bool_strings_and_unknown_architecture() -> None:
-    cfg = runner_config_from_dict(_runner_dict(two_sided="false", tie_thresholds="no"))
-    assert cfg.sae.two_sided is False and cfg.sae.tie_thresholds is False
+    cfg = runner_config_from_dict(_runner_dict(two_sided="true", tie_thresholds="no"))
+    assert cfg.sae.two_sided is True and cfg.sae.tie_thresholds is False
+    cfg = runner_config_from_dict(_runner_dict(two_sided="false"))
+    assert cfg.sae.two_sided is False
     with pytest.raises(
         UnknownArchitectureError, match="registered: .*sign_aware_gated"
     ):

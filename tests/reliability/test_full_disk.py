@@ -15,8 +15,8 @@ import sae_lens.training.sae_trainer as sae_trainer
 from sae_lens.saes.sae import TrainingSAE
 
 from sae_lens_signaware.training import SignAwareTrainingRunner
-from tests.integration.configs import runner_cfg
 from tests.reliability.tiny import batches, tiny_trainer
+from tests.runner_configs import runner_cfg
 
 
 def _full_disk(*args: Any, **kwargs: Any) -> None:  # noqa: ARG001

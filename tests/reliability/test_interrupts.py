@@ -26,8 +26,8 @@ from sae_lens_signaware.training.interrupts import (
     TrainingInterrupted,
     stop_on_signals,
 )
-from tests.integration.configs import runner_cfg
 from tests.reliability.tiny import batches, tiny_trainer
+from tests.runner_configs import runner_cfg
 
 TOKENS = 8192  # 8 steps of 1024
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from sae_lens_signaware.training.guards import NonFiniteTrainingError
+from sae_lens_signaware.errors import NonFiniteTrainingError
 from tests.reliability.tiny import batches, tiny_sae, tiny_trainer
 
 
@@ -74,8 +74,14 @@ def test_skip_gives_up_on_a_stream_of_bad_batches() -> None:
         trainer.fit()
 
 
-def test_runaway_coefficient_is_named() -> None:
-    trainer = tiny_trainer(batches(), sae=tiny_sae(l0_coefficient=1e300))
+def test_useless_coefficient_is_refused_by_the_config() -> None:
+    with pytest.raises(ValueError, match=r"l0_coefficient must be at most 10000"):
+        tiny_sae(l0_coefficient=1e300)
+
+
+def test_runaway_coefficient_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    trainer = tiny_trainer(batches())
+    monkeypatch.setattr(trainer, "get_coefficients", lambda: {"l0": 1e300})
     with pytest.raises(NonFiniteTrainingError) as exc:
         trainer.fit()
     assert exc.value.step == 0
@@ -106,7 +112,7 @@ def test_huge_input_is_reported_with_its_size() -> None:
 def test_no_nan_file_is_written_by_the_runner(tinystories_model, tmp_path) -> None:
     """NaN injected into the activation stream at step 3 of a real run."""
     from sae_lens_signaware.training import SignAwareTrainingRunner
-    from tests.integration.configs import runner_cfg
+    from tests.runner_configs import runner_cfg
 
     class NanAtStep3(SignAwareTrainingRunner):
         def build_trainer(self, data_provider):  # type: ignore[no-untyped-def]
