@@ -28,9 +28,9 @@ from sae_lens_signaware.analysis.consolidation import (
     live_rows,
     live_signed_rows,
 )
-from sae_lens_signaware.comparison.compare import read_rows
 from sae_lens_signaware.loading import load_sae
 from sae_lens_signaware.outputs import write_atomic
+from signaware_studies.comparison.compare import read_rows
 
 CUTS = ((-0.5, 0.7), (-0.7, 0.7), (-0.5, 0.5))
 

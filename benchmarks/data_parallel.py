@@ -30,15 +30,15 @@ import torch
 
 def worker(tokens: int, result_file: Path) -> None:
     torch.set_num_threads(1)
-    from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
     from sae_lens_signaware.distributed import (
         init_from_env,
         is_main_process,
         world_size,
     )
-    from sae_lens_signaware.main_job import main_job_config
     from sae_lens_signaware.models import load_hooked_model
     from sae_lens_signaware.training import SignAwareTrainingRunner
+    from sae_lens_signaware_cli.assets import DEFAULT_MODEL, use_offline_hub
+    from sae_lens_signaware_cli.main_job import main_job_config
 
     init_from_env()
     use_offline_hub()

@@ -26,12 +26,17 @@ from sae_lens_signaware.activations import (
     read_texts,
     token_windows,
 )
-from sae_lens_signaware.assets import DEFAULT_HOOK, DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.comparison.summary import interpolate_at_l0
 from sae_lens_signaware.evaluation import ce_loss_score, reconstruction_metrics
 from sae_lens_signaware.outputs import write_atomic
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.training import TrainSettings, train_on_cached
+from sae_lens_signaware_cli.assets import (
+    DEFAULT_HOOK,
+    DEFAULT_MODEL,
+    tinystories_dir,
+    use_offline_hub,
+)
+from signaware_studies.comparison.summary import interpolate_at_l0
 
 
 def run(
@@ -47,13 +52,14 @@ def run(
 
     model = load_hooked_model(DEFAULT_MODEL)
     d_model = model.cfg.d_model
+    data = tinystories_dir()
     train = cached_activations(
-        model, DEFAULT_HOOK, "train", n_train_tokens, cache_dir=cache_dir
+        model, DEFAULT_HOOK, "train", n_train_tokens, data, cache_dir=cache_dir
     )
     val = cached_activations(
-        model, DEFAULT_HOOK, "validation", 100_000, cache_dir=cache_dir
+        model, DEFAULT_HOOK, "validation", 100_000, data, cache_dir=cache_dir
     )
-    ce_tokens = token_windows(model, read_texts("validation"), 128, 32_768)
+    ce_tokens = token_windows(model, read_texts("validation", data), 128, 32_768)
     settings = TrainSettings(n_steps=n_steps, seed=seed)
     common = dict(d_in=d_model, normalize_activations="expected_average_only_in")
     h = width_multiplier * d_model

@@ -16,13 +16,18 @@ from typing import Any
 import torch
 
 from sae_lens_signaware.activations import cached_activations
-from sae_lens_signaware.assets import DEFAULT_HOOK, DEFAULT_MODEL, use_offline_hub
 from sae_lens_signaware.evaluation import reconstruction_metrics
 from sae_lens_signaware.saes.config import (
     PLAIN_SETTINGS,
     SignAwareGatedTrainingSAEConfig,
 )
 from sae_lens_signaware.training import TrainSettings, train_on_cached
+from sae_lens_signaware_cli.assets import (
+    DEFAULT_HOOK,
+    DEFAULT_MODEL,
+    tinystories_dir,
+    use_offline_hub,
+)
 
 # The paper's scheme: plain settings, except that the auxiliary loss sees a
 # detached decoder as the paper writes it.
@@ -87,11 +92,12 @@ def run_study(
     todo = [n for n in (names or list(VARIANTS)) if n not in done]
     if todo:
         model = load_hooked_model(DEFAULT_MODEL)
+        data = tinystories_dir()
         train = cached_activations(
-            model, DEFAULT_HOOK, "train", n_train_tokens, cache_dir=cache_dir
+            model, DEFAULT_HOOK, "train", n_train_tokens, data, cache_dir=cache_dir
         )
         val = cached_activations(
-            model, DEFAULT_HOOK, "validation", 100_000, cache_dir=cache_dir
+            model, DEFAULT_HOOK, "validation", 100_000, data, cache_dir=cache_dir
         )
         d_model = model.cfg.d_model
     for name in todo:

@@ -3,7 +3,7 @@
     python benchmarks/paper_claims.py docs/results/pareto   # writes claims.md there
 
 Each verdict follows a fixed rule (``RULES``), applied to the summary that
-``sae-signaware compare`` writes (``comparison.summary.summarize``), so the
+``sae-signaware compare`` writes (``signaware_studies.comparison.summary.summarize``), so the
 table is rebuilt from the runs and not written by hand:
 
 - EV vs L0 (paper: SA-GSAE at H dominates Gated at 2H on 3 of 6 cells, within
@@ -30,14 +30,14 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from sae_lens_signaware.comparison.baselines import (
+from sae_lens_signaware.outputs import write_atomic
+from signaware_studies.baselines import (
     ARCHS,
     GATED,
     GATED_VARIANTS,
     SA,
     label,
 )
-from sae_lens_signaware.outputs import write_atomic
 
 HOLDS, PARTLY, NOT = "holds", "holds partly", "does not hold"
 EV_MARGIN = 0.025

@@ -19,15 +19,15 @@ OUT=${OUT:-docs/results/pareto}
 P="sae-signaware compare --steps 1000 --threads 1"
 mkdir -p "$OUT"
 (
-    $P --out "$OUT" --archs sa_gsae,gated,gated_fixed,jumprelu,topk --seeds 0
-    $P --out "$OUT" --archs sa_gsae,gated --seeds 1
+    $P --output "$OUT" --archs sa_gsae,gated,gated_fixed,jumprelu,topk --seeds 0
+    $P --output "$OUT" --archs sa_gsae,gated --seeds 1
 ) > "$OUT.a.log" 2>&1 &
 (
-    $P --out "$OUT" --archs abstopk,sa_one_sided,sa_no_aux,sa_untied --seeds 0
-    $P --out "$OUT" --archs sa_no_aux,sa_untied --seeds 1
-    $P --out "${OUT}_lr_1e-3" --cells mlp_out --archs sa_gsae,gated,gated_fixed \
+    $P --output "$OUT" --archs abstopk,sa_one_sided,sa_no_aux,sa_untied --seeds 0
+    $P --output "$OUT" --archs sa_no_aux,sa_untied --seeds 1
+    $P --output "${OUT}_lr_1e-3" --cells mlp_out --archs sa_gsae,gated,gated_fixed \
         --seeds 0 --lr 1e-3
 ) > "$OUT.b.log" 2>&1 &
 wait
-$P --out "$OUT" --archs sa_gsae --seeds 0  # rewrite the summary from all runs
+$P --output "$OUT" --archs sa_gsae --seeds 0  # rewrite the summary from all runs
 python benchmarks/paper_claims.py "$OUT"    # the claims table, claims.md

@@ -7,7 +7,7 @@ on one half of the validation tokens and reported on the other.
         [--out docs/results/quality/runs.jsonl] [--table-only]
 
 Every run: SAELens's trainer on cached activations of layer 1 of
-TinyStories-656K (``comparison.compare.load_cell``'s cells), ``b_dec`` at the
+TinyStories-656K (``signaware_studies.comparison.compare``'s cells), ``b_dec`` at the
 training mean, batches of 1024 tokens, a linear lr warm-up over the first 5%
 of steps and a linear decay to 0 over the last 20% (the same for every
 architecture), seed 0. The training cache holds ``TRAIN_TOKENS`` tokens (all
@@ -46,8 +46,6 @@ from quality_archs import (
     BATCH,
     FRAME_ARCHS,
     WIDTH_MULTIPLIER,
-    FrameArch,
-    _sa,
     frame_activations,
     split_validation,
     to_inference,
@@ -56,13 +54,14 @@ from quality_tables import print_antipodal, print_bar_matrix, print_seeds, print
 
 from sae_lens_signaware.analysis.census import compute_census
 from sae_lens_signaware.analysis.sign_diagnosis import antipodal_shares, sign_diagnosis
-from sae_lens_signaware.comparison.compare import CompareSettings, read_rows
 from sae_lens_signaware.evaluation import reconstruction_metrics
 from sae_lens_signaware.training import TrainSettings, train_on_cached
+from signaware_studies.baselines import Arch, sa_variant
+from signaware_studies.comparison.compare import NORMALIZE, CompareSettings, read_rows
 
 
 def train_frame(
-    arch: FrameArch,
+    arch: Arch,
     target: float,
     lr: float,
     budget: int,
@@ -86,7 +85,10 @@ def train_frame(
         lr_decay_steps=n_steps // 5,
         b_dec_init="mean",
     )
-    sae, seconds = train_on_cached(arch.make(d_in, d_sae, target), train, settings)
+    cfg = arch.make(d_in, d_sae, target, normalize_activations=NORMALIZE)
+    sae, seconds = train_on_cached(
+        cfg, train, settings, l0_target=arch.l0_target(target)
+    )
     inference = to_inference(sae)
     if save_to is not None:
         inference.save_model(save_to)
@@ -115,14 +117,15 @@ def train_frame(
     return row
 
 
-def parse_variant(spec: str) -> FrameArch:
-    """``NAME=field:value,field:value``: the SA-GSAE with those config overrides."""
+def parse_variant(spec: str) -> Arch:
+    """``NAME=field:value,field:value``: the SA-GSAE with those config overrides
+    (a field the config lacks is refused here, before any training)."""
     name, _, rest = spec.partition("=")
     overrides: dict[str, Any] = {}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition(":")
         overrides[key] = json.loads(value)
-    return FrameArch(name, f"SA-GSAE {name} (H)", 1, True, _sa(**overrides))
+    return Arch(name, f"SA-GSAE {name} (H)", 1, True, sa_variant(**overrides))
 
 
 def main() -> None:
@@ -169,11 +172,17 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     archs = dict(FRAME_ARCHS)
-    for spec in args.variant:
-        v = parse_variant(spec)
-        archs[v.name] = v
     names = [n for n in args.archs.split(",") if n]
-    names += [parse_variant(s).name for s in args.variant]
+    unknown = [n for n in names if n not in archs]
+    if unknown:
+        parser.error(f"unknown --archs {unknown} (known: {', '.join(archs)})")
+    for spec in args.variant:
+        try:
+            v = parse_variant(spec)
+        except ValueError as error:
+            parser.error(f"--variant {spec}: {error}")
+        archs[v.name] = v
+        names.append(v.name)
     rows = read_rows(args.out)
     done = {
         (

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from quality_archs import FRAME_ARCHS  # noqa: E402
 from quality_tables import best_rows  # noqa: E402
 
-from sae_lens_signaware.comparison.compare import read_rows  # noqa: E402
+from signaware_studies.comparison.compare import read_rows  # noqa: E402
 
 STYLES = ["-", "--", ":", "-."]
 MARKERS = ["o", "s", "^", "D"]

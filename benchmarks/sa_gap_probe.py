@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.comparison.baselines import ARCHS, Arch, sa_variant
-from sae_lens_signaware.comparison.compare import (
+from sae_lens_signaware_cli.assets import DEFAULT_MODEL, use_offline_hub
+from signaware_studies.baselines import ARCHS, Arch, sa_variant
+from signaware_studies.comparison.compare import (
     CompareSettings,
     load_cell,
     read_rows,

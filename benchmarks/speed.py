@@ -307,7 +307,9 @@ def run_crossover(args: argparse.Namespace) -> dict[str, Any]:
                 torch.tensor(1 - density / 2)
             )
             with torch.no_grad():
-                sae.threshold.fill_(max(float(quantile) + 0.5 * cfg.bandwidth, 0.0))
+                theta = max(float(quantile) + 0.5 * cfg.bandwidth, 0.0)
+                sae.threshold_pos.fill_(theta)  # tied: threshold_neg mirrors it
+                sae.threshold_neg.fill_(theta)
             stepper = Stepper(sae, None)
             stepper.optimizer = torch.optim.SGD(sae.parameters(), lr=0.0)
             for _ in range(args.warmup):

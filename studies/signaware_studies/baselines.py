@@ -21,9 +21,9 @@ How each lands on a target L0 ``T``, with SAELens's own option where it has one:
   and seed settled. It lands near, not on, the target.
 """
 
-from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, Protocol
 
 from sae_lens import (
     BatchTopKTrainingSAEConfig,
@@ -36,13 +36,29 @@ from sae_lens.saes.sae import TrainingSAEConfig
 
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.training.trainer import L0Target
+from signaware_studies.names import ARCH_NAMES
 
 SA = "sa_gsae"
 GATED = "gated"
 GATED_VARIANTS = (GATED, "gated_fixed")
-#: ``make(d_in, d_sae, target_l0, **common)``: ``common`` holds fields every
-#: architecture shares in one comparison (``normalize_activations``).
-MakeConfig = Callable[..., TrainingSAEConfig]
+#: SAELens's ``normalize_activations`` modes
+Normalize = Literal[
+    "none", "expected_average_only_in", "layer_norm", "covariance_whitening"
+]
+
+
+class MakeConfig(Protocol):
+    """``make(d_in, d_sae, target_l0, normalize_activations)``: one architecture's
+    training config; ``normalize_activations`` is shared by every architecture
+    of one comparison."""
+
+    def __call__(
+        self,
+        d_in: int,
+        d_sae: int,
+        target: float,
+        normalize_activations: Normalize = "none",
+    ) -> TrainingSAEConfig: ...
 
 
 @dataclass(frozen=True)
@@ -67,23 +83,54 @@ class Arch:
         return L0Target(self.controlled, target)
 
 
-def sa_variant(**overrides: Any) -> MakeConfig:
-    """SA-GSAE config maker: the defaults, ``target_l0``, and ``overrides``."""
+#: the fields of the SA-GSAE's training config (what ``sa_variant`` may override)
+SA_FIELDS = frozenset(
+    f.name for f in dataclasses.fields(SignAwareGatedTrainingSAEConfig)
+)
 
-    def make(d_in: int, d_sae: int, target: float, **common: Any) -> TrainingSAEConfig:
-        fields = {"target_l0": target, "threshold_init_l0": target, **overrides}
-        return SignAwareGatedTrainingSAEConfig(
-            d_in=d_in, d_sae=d_sae, **common, **fields
+
+def sa_variant(**overrides: Any) -> MakeConfig:
+    """SA-GSAE config maker: the defaults, ``target_l0``, and ``overrides``
+    (config fields; an unknown one is refused here, a bad value when the
+    config is made)."""
+    unknown = sorted(set(overrides) - SA_FIELDS)
+    if unknown:
+        raise ValueError(
+            f"SignAwareGatedTrainingSAEConfig has no field {', '.join(unknown)}"
         )
+
+    def make(
+        d_in: int, d_sae: int, target: float, normalize_activations: Normalize = "none"
+    ) -> TrainingSAEConfig:
+        cfg = SignAwareGatedTrainingSAEConfig(
+            d_in=d_in,
+            d_sae=d_sae,
+            normalize_activations=normalize_activations,
+            target_l0=target,
+            threshold_init_l0=target,
+        )
+        return dataclasses.replace(cfg, **overrides) if overrides else cfg
 
     return make
 
 
-def _gated(d_in: int, d_sae: int, target: float, **common: Any) -> TrainingSAEConfig:  # noqa: ARG001
-    return GatedTrainingSAEConfig(d_in=d_in, d_sae=d_sae, l1_coefficient=10.0, **common)
+def _gated(
+    d_in: int,
+    d_sae: int,
+    target: float,  # noqa: ARG001  (driven by L0Target)
+    normalize_activations: Normalize = "none",
+) -> TrainingSAEConfig:
+    return GatedTrainingSAEConfig(
+        d_in=d_in,
+        d_sae=d_sae,
+        l1_coefficient=10.0,
+        normalize_activations=normalize_activations,
+    )
 
 
-def _jumprelu(d_in: int, d_sae: int, target: float, **common: Any) -> TrainingSAEConfig:
+def _jumprelu(
+    d_in: int, d_sae: int, target: float, normalize_activations: Normalize = "none"
+) -> TrainingSAEConfig:
     return JumpReLUTrainingSAEConfig(
         d_in=d_in,
         d_sae=d_sae,
@@ -91,7 +138,7 @@ def _jumprelu(d_in: int, d_sae: int, target: float, **common: Any) -> TrainingSA
         target_l0=target,
         l0_coefficient=1.0,
         jumprelu_init_threshold=0.1,
-        **common,
+        normalize_activations=normalize_activations,
     )
 
 
@@ -99,18 +146,37 @@ def _k(target: float) -> int:
     return max(1, round(target))
 
 
-def _topk(d_in: int, d_sae: int, target: float, **common: Any) -> TrainingSAEConfig:
-    return TopKTrainingSAEConfig(d_in=d_in, d_sae=d_sae, k=_k(target), **common)
+def _topk(
+    d_in: int, d_sae: int, target: float, normalize_activations: Normalize = "none"
+) -> TrainingSAEConfig:
+    return TopKTrainingSAEConfig(
+        d_in=d_in,
+        d_sae=d_sae,
+        k=_k(target),
+        normalize_activations=normalize_activations,
+    )
 
 
 def _batchtopk(
-    d_in: int, d_sae: int, target: float, **common: Any
+    d_in: int, d_sae: int, target: float, normalize_activations: Normalize = "none"
 ) -> TrainingSAEConfig:
-    return BatchTopKTrainingSAEConfig(d_in=d_in, d_sae=d_sae, k=_k(target), **common)
+    return BatchTopKTrainingSAEConfig(
+        d_in=d_in,
+        d_sae=d_sae,
+        k=_k(target),
+        normalize_activations=normalize_activations,
+    )
 
 
-def _abstopk(d_in: int, d_sae: int, target: float, **common: Any) -> TrainingSAEConfig:
-    return AbsTopKTrainingSAEConfig(d_in=d_in, d_sae=d_sae, k=_k(target), **common)
+def _abstopk(
+    d_in: int, d_sae: int, target: float, normalize_activations: Normalize = "none"
+) -> TrainingSAEConfig:
+    return AbsTopKTrainingSAEConfig(
+        d_in=d_in,
+        d_sae=d_sae,
+        k=_k(target),
+        normalize_activations=normalize_activations,
+    )
 
 
 ARCHS: dict[str, Arch] = {
@@ -152,6 +218,39 @@ ARCHS: dict[str, Arch] = {
     ]
 }
 SIGNED = [name for name, arch in ARCHS.items() if arch.signed]
+if tuple(ARCHS) != ARCH_NAMES:  # the names --help lists without importing torch
+    raise RuntimeError(
+        f"names.ARCH_NAMES {ARCH_NAMES} differ from ARCHS {tuple(ARCHS)}"
+    )
+
+
+def width_name(width: int) -> str:
+    """``1 -> "H"``, ``2 -> "2H"``: a width in units of H, as labels write it."""
+    return "H" if width == 1 else f"{width}H"
+
+
+def resized(base: str, width: int, name: str | None = None) -> Arch:
+    """``ARCHS[base]`` at another ``width`` (in units of H): the same config
+    maker, under ``name`` (default ``{base}_{width}h``, ``{base}_h`` at 1) and
+    the label with the new width."""
+    arch = ARCHS[base]
+    stem = arch.label.rsplit(" (", 1)[0]
+    return dataclasses.replace(
+        arch,
+        name=name or f"{base}_{width_name(width).lower()}",
+        label=f"{stem} ({width_name(width)})",
+        width=width,
+    )
+
+
+#: TopK and BatchTopK at H and 2H under width-suffixed names (issue 10's frame,
+#: ``benchmarks/quality_frame.py``, trains both widths side by side)
+WIDTH_VARIANTS: dict[str, Arch] = {
+    a.name: a
+    for a in (
+        resized(base, width) for base in ("topk", "batchtopk") for width in (1, 2)
+    )
+}
 
 
 def label(arch: str) -> str:
@@ -165,5 +264,5 @@ def settled_coefficient(row: dict[str, Any], d_in: int) -> tuple[str, float]:
     if arch.controlled is None or "final_coefficient_scale" not in row:
         raise ValueError(f"run {row['arch']} was not driven by the controller")
     cfg = arch.make(d_in, row["d_sae"], float(row["target"]))
-    base = getattr(cfg, f"{arch.controlled}_coefficient")
+    base = float(getattr(cfg, f"{arch.controlled}_coefficient"))
     return arch.controlled, base * float(row["final_coefficient_scale"])

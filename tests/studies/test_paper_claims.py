@@ -3,7 +3,7 @@
 import importlib.util
 from pathlib import Path
 
-from sae_lens_signaware.comparison.summary import summarize
+from signaware_studies.comparison.summary import summarize
 
 _PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "paper_claims.py"
 _SPEC = importlib.util.spec_from_file_location("paper_claims", _PATH)

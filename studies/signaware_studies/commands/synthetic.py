@@ -1,14 +1,14 @@
 """``sae-signaware synthetic``: the three synthetic protocols.
 
-    sae-signaware synthetic polarity-dial [--out DIR] [--small] [--steps N] ...
-    sae-signaware synthetic anomalies     [--out DIR] [--small] [--steps N] ...
-    sae-signaware synthetic antipodal     [--out DIR] [--small] [--steps N] ...
+    sae-signaware synthetic polarity-dial [--output DIR] [--small] [--steps N] ...
+    sae-signaware synthetic anomalies     [--output DIR] [--small] [--steps N] ...
+    sae-signaware synthetic antipodal     [--output DIR] [--small] [--steps N] ...
 
 ``add_arguments`` / ``run`` serve a single ``synthetic`` subcommand with the
 protocols as nested subcommands; each protocol also has its own
 ``add_<protocol>_arguments`` / ``run_<protocol>`` pair (``PROTOCOLS``).
 
-The protocols share ``--out``; each writes its own ``<protocol>.json`` and
+The protocols share ``--output``; each writes its own ``<protocol>.json`` and
 ``.png`` there, whole (``outputs.write_atomic``). Before training, the flags are
 range-checked, an existing result is refused unless ``--overwrite``, and a lock
 on ``<out>/<protocol>`` refuses a second concurrent run of the same protocol.
@@ -19,12 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sae_lens_signaware.outputs import OutputLock, check_output_path
-from sae_lens_signaware.synthetic.harness import SYNTHETIC_ARCHS
-from sae_lens_signaware.user_errors import report_user_errors
+from sae_lens_signaware_cli.flags import add_output, add_threads, positive_int
+from signaware_studies.names import SYNTHETIC_ARCH_NAMES
 
-HELP = "synthetic protocols: polarity-dial, anomalies, antipodal (JSON + PNG)"
-DEFAULT_OUT = Path("output/synthetic")
+DESCRIPTION = __doc__
+DEFAULT_OUT = "output/synthetic"
 
 
 def _in_range(low: float, high: float) -> Callable[[str], float]:
@@ -42,41 +41,26 @@ def _in_range(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an int") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} is not > 0")
-    return value
-
-
 PROBABILITY = _in_range(0.0, 1.0)
 CORRELATION = _in_range(-1.0, 1.0)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace this protocol's existing results in --out",
-    )
+    add_output(parser, DEFAULT_OUT, "the protocol's JSON and PNG")
     parser.add_argument(
         "--small",
         action="store_true",
         help="tiny, fast setting (overrides sizes, grid and --steps)",
     )
     parser.add_argument(
-        "--steps", type=_positive_int, default=None, help="training steps"
+        "--steps", type=positive_int, default=None, help="training steps"
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    add_threads(parser)
     parser.add_argument(
         "--architectures",
         nargs="+",
-        choices=SYNTHETIC_ARCHS,
+        choices=SYNTHETIC_ARCH_NAMES,
         default=None,
         help="architectures to train (default: all the protocol uses)",
     )
@@ -84,7 +68,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
-        "out_dir": args.out,
+        "out_dir": args.output,
         "small": args.small,
         "seed": args.seed,
         "threads": args.threads,
@@ -107,7 +91,7 @@ def add_polarity_dial_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_polarity_dial(args: argparse.Namespace) -> dict[str, Any]:
-    from sae_lens_signaware.synthetic.polarity_dial import run_polarity_dial as run_
+    from signaware_studies.synthetic.polarity_dial import run_polarity_dial as run_
 
     return run_(
         l0=args.l0,
@@ -119,14 +103,12 @@ def run_polarity_dial(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_anomalies_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument(
-        "--budgets", type=_positive_int, nargs="+", default=[1, 2, 4, 8]
-    )
+    parser.add_argument("--budgets", type=positive_int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--p-plus-train", type=PROBABILITY, default=0.95)
 
 
 def run_anomalies(args: argparse.Namespace) -> dict[str, Any]:
-    from sae_lens_signaware.synthetic.anomalies import run_anomalies as run_
+    from signaware_studies.synthetic.anomalies import run_anomalies as run_
 
     return run_(
         budgets=tuple(args.budgets), p_plus_train=args.p_plus_train, **_kwargs(args)
@@ -135,7 +117,7 @@ def run_anomalies(args: argparse.Namespace) -> dict[str, Any]:
 
 def add_antipodal_arguments(parser: argparse.ArgumentParser) -> None:
     _common(parser)
-    parser.add_argument("--d", type=_positive_int, default=16, help="input dimension")
+    parser.add_argument("--d", type=positive_int, default=16, help="input dimension")
     parser.add_argument(
         "--ratios", type=_in_range(1e-3, 1e3), nargs="+", default=[1.5, 2.0, 3.0, 4.0]
     )
@@ -143,7 +125,7 @@ def add_antipodal_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_antipodal(args: argparse.Namespace) -> dict[str, Any]:
-    from sae_lens_signaware.synthetic.antipodal import run_antipodal as run_
+    from signaware_studies.synthetic.antipodal import run_antipodal as run_
 
     return run_(
         d=args.d, ratios=tuple(args.ratios), rho_values=tuple(args.rho), **_kwargs(args)
@@ -185,25 +167,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def check_result_path(out: Path, protocol: str, overwrite: bool) -> Path:
     """``out/<stem>.json``, refused if it exists without ``overwrite`` or ``out``
     cannot be written."""
+    from sae_lens_signaware.outputs import check_output_path
+
     check_output_path(out, overwrite=True)
     result = out / f"{protocol.replace('-', '_')}.json"
     if result.exists() and not overwrite:
         raise FileExistsError(
-            f"{result} exists; pass --overwrite to replace it (or another --out)"
+            f"{result} exists; pass --overwrite to replace it (or another --output)"
         )
     return result
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from sae_lens_signaware.outputs import OutputLock
+    from sae_lens_signaware_cli.errors import report_user_errors
+
     with report_user_errors():
-        result_path = check_result_path(args.out, args.protocol, args.overwrite)
-        created = not args.out.exists()
+        result_path = check_result_path(args.output, args.protocol, args.overwrite)
+        created = not args.output.exists()
         try:
             with OutputLock(result_path.with_suffix("")):
                 result = PROTOCOLS[args.protocol][2](args)
         finally:
-            if created and args.out.is_dir() and not any(args.out.iterdir()):
-                args.out.rmdir()  # a failed first run leaves no empty folder
-    files = result.get("files", {})
+            if created and args.output.is_dir() and not any(args.output.iterdir()):
+                args.output.rmdir()  # a failed first run leaves no empty folder
+    files = ", ".join(str(p) for p in result.get("files", {}).values())
     print(f"{args.protocol}: {result['wall_seconds']} s; wrote {files}")
     return result

@@ -1,8 +1,8 @@
 """Compare architectures on a model's activations: EV, dead latents and CE loss score against L0.
 
-    sae-signaware compare [--quick] [--out DIR] [--model NAME] [--layer L]
+    sae-signaware compare [--quick] [--output DIR] [--model NAME] [--layer L]
         [--cells resid,mlp_out,attn_out] [--targets 4 8 16 32] [--seeds 0 1 2]
-        [--archs sa_gsae,gated,...] [--steps N] [--train-tokens N] [--lr LR]
+        [--archs sa_gsae,gated,...] [--steps N] [--training-tokens N] [--lr LR]
 
 Every architecture of ``baselines.ARCHS`` (or ``--archs``) is trained at each
 target L0 and seed on each cell (a hook of layer ``L`` of the model), with
@@ -11,18 +11,20 @@ validation tokens (``evaluation.reconstruction_metrics``: a latent is dead when
 it fires on none of them) and the CE loss score on held-out text
 (``evaluation.ce_loss_score``).
 
+The command's flags are parsed in ``signaware_studies.commands.compare``.
+
 Each finished run is a line of ``runs.jsonl`` in the out dir; a rerun skips the
 runs found there, so a sweep can be stopped and resumed. ``summary.json``,
 ``results.md`` and ``pareto_{cell}.png`` are rewritten from all rows at the end.
 """
 
-import argparse
 import json
+import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import torch
 from sae_lens.saes.sae import TrainStepOutput
@@ -33,20 +35,20 @@ from sae_lens_signaware.activations import (
     read_texts,
     token_windows,
 )
-from sae_lens_signaware.assets import DEFAULT_MODEL, use_offline_hub
-from sae_lens_signaware.comparison.baselines import ARCHS, Arch, settled_coefficient
-from sae_lens_signaware.comparison.report import format_results, plot_cells
-from sae_lens_signaware.comparison.summary import summarize
 from sae_lens_signaware.evaluation import ce_loss_score, reconstruction_metrics
 from sae_lens_signaware.outputs import check_output_path, write_atomic
 from sae_lens_signaware.training import TrainSettings, train_on_cached
+from sae_lens_signaware.training.trainer import BDecInit
+from sae_lens_signaware_cli.assets import (
+    DEFAULT_MODEL,
+    tinystories_dir,
+    use_offline_hub,
+)
+from signaware_studies.baselines import ARCHS, Arch, Normalize, settled_coefficient
+from signaware_studies.comparison.report import format_results, plot_cells
+from signaware_studies.comparison.summary import summarize
+from signaware_studies.names import CELLS
 
-#: cell name -> hook of layer ``{layer}`` (TransformerLens names)
-CELLS = {
-    "resid": "blocks.{layer}.hook_resid_post",
-    "mlp_out": "blocks.{layer}.hook_mlp_out",
-    "attn_out": "blocks.{layer}.hook_attn_out",
-}
 # Settings that change what a run measures: rows in one out dir must agree on them.
 FINGERPRINT = (
     "n_steps",
@@ -56,7 +58,7 @@ FINGERPRINT = (
     "ce_tokens",
     "b_dec_init",
 )
-NORMALIZE = "expected_average_only_in"
+NORMALIZE: Normalize = "expected_average_only_in"
 
 
 @dataclass
@@ -74,30 +76,86 @@ class CompareSettings:
     val_tokens: int = 100_000
     ce_tokens: int = 32_768
     width_multiplier: int = 4  # H = width_multiplier * d_model
-    b_dec_init: str = (
-        "mean"  # see training.trainer: every architecture starts at the mean
-    )
+    #: see training.trainer: every architecture starts at the mean
+    b_dec_init: BDecInit = "mean"
+
+    dataset_path: str | None = None  # default: the offline TinyStories
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would train nothing or repeat a run (one line each)."""
+        for name, values, known in (
+            ("cells", self.cells, list(CELLS)),
+            ("archs", self.archs, list(ARCHS)),
+        ):
+            if not values:
+                raise ValueError(f"compare: {name} is empty")
+            unknown = [v for v in values if v not in known]
+            if unknown:
+                raise ValueError(
+                    f"compare: unknown {name} {unknown} (known: {', '.join(known)})"
+                )
+        for name, values in (("targets", self.targets), ("seeds", self.seeds)):
+            if not values:
+                raise ValueError(f"compare: {name} is empty")
+            if len(set(values)) != len(values):
+                raise ValueError(
+                    f"compare: {name} {list(values)} has repeats (each run would be "
+                    "trained twice and counted as two)"
+                )
+        if any(not (math.isfinite(t) and t > 0) for t in self.targets):
+            raise ValueError(f"compare: targets must be > 0, got {self.targets}")
+        if any(s < 0 for s in self.seeds):
+            raise ValueError(f"compare: seeds must be >= 0, got {self.seeds}")
+        for name in ("n_steps", "batch_size", "train_tokens", "val_tokens"):
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value > 0):
+                raise ValueError(f"compare: {name} must be an int > 0, got {value!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"compare: lr must be a finite number > 0, got {self.lr}")
+        if self.layer < 0:
+            raise ValueError(f"compare: layer must be >= 0, got {self.layer}")
+        if self.b_dec_init not in get_args(BDecInit):
+            raise ValueError(
+                f"compare: b_dec_init must be one of {get_args(BDecInit)}, "
+                f"got {self.b_dec_init!r}"
+            )
+
+    def check_model(self, n_layers: int, d_model: int) -> None:
+        """Refuse a layer the model lacks, or a target above the narrowest width."""
+        if self.layer >= n_layers:
+            raise ValueError(
+                f"compare: layer {self.layer} is out of range ({self.model} has "
+                f"{n_layers} layers: 0-{n_layers - 1})"
+            )
+        narrowest = min(ARCHS[a].width for a in self.archs)
+        d_sae = narrowest * self.width_multiplier * d_model
+        too_big = [t for t in self.targets if t > d_sae]
+        if too_big:
+            raise ValueError(f"compare: targets {too_big} exceed d_sae={d_sae}")
 
     def hook(self, cell: str) -> str:
         return CELLS[cell].format(layer=self.layer)
 
-
-QUICK = {
-    "cells": ["mlp_out"],
-    "targets": [8.0, 16.0],
-    "seeds": [0],
-    "n_steps": 200,
-    "batch_size": 512,
-    "train_tokens": 100_000,
-    "val_tokens": 20_000,
-    "ce_tokens": 8_192,
-}
+    def dataset_dir(self) -> Path:
+        return Path(self.dataset_path) if self.dataset_path else tinystories_dir()
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a ``runs.jsonl``; a ValueError names the file and the bad line."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}, line {number}: not JSON ({error})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}, line {number}: not a JSON object")
+        rows.append(row)
+    return rows
 
 
 def run_key(row: dict[str, Any]) -> tuple[str, str, float, int]:
@@ -115,7 +173,8 @@ def _check_fingerprint(
         if theirs != mine:
             raise ValueError(
                 f"{path} holds runs with settings {theirs}, not {mine}; "
-                "use another --out (or the same settings) to keep results comparable"
+                "use another --output (or the same settings) to keep results "
+                "comparable"
             )
 
 
@@ -140,22 +199,27 @@ def train_one(
     d_in = train.shape[1]
     d_sae = arch.width * settings.width_multiplier * d_in
     cfg = arch.make(d_in, d_sae, target, normalize_activations=NORMALIZE)
+    fixed: dict[str, float] | None = None
     if settled_from is not None:
         name, value = settled_coefficient(settled_from, d_in)
+        fixed = {name: value}
         cfg = replace(cfg, **{f"{name}_coefficient": value})
     l0_target = arch.l0_target(target) if settled_from is None else None
     scales: list[float] = []
 
     def record_scale(output: TrainStepOutput) -> None:
-        if "sparsity_scale" in output.metrics:
-            scales.append(float(output.metrics["sparsity_scale"]))
+        scale = output.metrics.get("sparsity_scale")
+        if callable(scale):  # a metric SAELens computes only when logged
+            scale = scale()
+        if scale is not None:
+            scales.append(float(scale))
 
     train_settings = TrainSettings(
         n_steps=settings.n_steps,
         batch_size=settings.batch_size,
         lr=settings.lr,
         seed=seed,
-        b_dec_init=settings.b_dec_init,  # type: ignore[arg-type]
+        b_dec_init=settings.b_dec_init,
     )
     sae, seconds = train_on_cached(
         cfg, train, train_settings, on_step=record_scale, l0_target=l0_target
@@ -174,8 +238,8 @@ def train_one(
         **ce_loss_score(model, sae, ce_tokens, hook),
         "train_seconds": seconds,
     }
-    if settled_from is not None:
-        row["fixed_coefficient"] = {name: value}
+    if fixed is not None:
+        row["fixed_coefficient"] = fixed
     if l0_target is not None:
         row["controlled_coefficient"] = l0_target.coefficient
         row["final_coefficient_scale"] = scales[-1]
@@ -190,13 +254,15 @@ def load_cell(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(train, val)`` activations of ``cell`` (cached) and the CE-eval token windows."""
     hook = settings.hook(cell)
+    data = settings.dataset_dir()
     train = cached_activations(
-        model, hook, "train", settings.train_tokens, cache_dir=cache_dir
+        model, hook, "train", settings.train_tokens, data, cache_dir=cache_dir
     )
     val = cached_activations(
-        model, hook, "validation", settings.val_tokens, cache_dir=cache_dir
+        model, hook, "validation", settings.val_tokens, data, cache_dir=cache_dir
     )
-    ce_tokens = token_windows(model, read_texts("validation"), 128, settings.ce_tokens)
+    texts = read_texts("validation", data)
+    ce_tokens = token_windows(model, texts, 128, settings.ce_tokens)
     return train, val, ce_tokens
 
 
@@ -212,6 +278,27 @@ def run_comparison(
     ``progress`` gets one line per finished (or skipped) run."""
     report = progress or (lambda _line: None)
     check_output_path(out, overwrite=True)  # resumable: an existing out is kept
+    created = not out.exists()
+    try:
+        return _run_comparison(out, settings, cache_dir, model, report)
+    finally:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a run that failed before its first row leaves nothing
+
+
+def _run_comparison(
+    out: Path,
+    settings: CompareSettings,
+    cache_dir: Path | None,
+    model: HookedTransformer | None,
+    report: Callable[[str], None],
+) -> dict[str, Any]:
+    if model is None:
+        use_offline_hub()
+        from sae_lens_signaware.models import load_hooked_model
+
+        model = load_hooked_model(settings.model)
+    settings.check_model(model.cfg.n_layers, model.cfg.d_model)
     out.mkdir(parents=True, exist_ok=True)
     runs_path = out / "runs.jsonl"
     rows = read_rows(runs_path)
@@ -228,11 +315,6 @@ def run_comparison(
         ]
         if not todo:
             continue
-        if model is None:
-            use_offline_hub()
-            from sae_lens_signaware.models import load_hooked_model
-
-            model = load_hooked_model(settings.model)
         train, val, ce_tokens = load_cell(model, cell, settings, cache_dir)
         for arch, target, seed in todo:
             source = ARCHS[arch].settled_from
@@ -292,87 +374,4 @@ def run_comparison(
     write_atomic(out / "summary.json", json.dumps(summary, indent=1))
     write_atomic(out / "results.md", results)
     summary["plots"] = [str(p) for p in plot_cells(summary, out)]
-    return summary
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="one cell, one seed, targets 8 16, 200 short steps",
-    )
-    parser.add_argument("--out", type=Path, default=Path("output/compare"))
-    parser.add_argument(
-        "--model", default=None, help=f"model (default {DEFAULT_MODEL})"
-    )
-    parser.add_argument(
-        "--layer", type=int, default=None, help="layer of the cells (1)"
-    )
-    parser.add_argument(
-        "--cells", type=str, default=None, help="comma-separated: " + ",".join(CELLS)
-    )
-    parser.add_argument("--targets", type=float, nargs="+", default=None)
-    parser.add_argument("--seeds", type=int, nargs="+", default=None)
-    parser.add_argument(
-        "--archs", type=str, default=None, help="comma-separated: " + ",".join(ARCHS)
-    )
-    parser.add_argument("--steps", type=int, default=None)
-    parser.add_argument("--train-tokens", type=int, default=None)
-    parser.add_argument("--lr", type=float, default=None, help="3e-4 unless given")
-    parser.add_argument(
-        "--b-dec-init",
-        choices=["mean", "zeros"],
-        default=None,
-        help="b_dec at the start: the training mean (default) or SAELens's zeros",
-    )
-    parser.add_argument("--cache-dir", type=Path, default=Path(".cache/activations"))
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="torch threads (1 is fastest on small CPUs)",
-    )
-
-
-def settings_from_args(args: argparse.Namespace) -> CompareSettings:
-    values: dict[str, Any] = dict(QUICK) if args.quick else {}
-    if args.cells:
-        values["cells"] = args.cells.split(",")
-    if args.archs:
-        values["archs"] = args.archs.split(",")
-    for name, key in (
-        ("targets", "targets"),
-        ("seeds", "seeds"),
-        ("steps", "n_steps"),
-        ("train_tokens", "train_tokens"),
-        ("b_dec_init", "b_dec_init"),
-        ("lr", "lr"),
-        ("model", "model"),
-        ("layer", "layer"),
-    ):
-        if getattr(args, name) is not None:
-            values[key] = getattr(args, name)
-    if "targets" in values:
-        values["targets"] = [float(t) for t in values["targets"]]
-    unknown = [c for c in values.get("cells", []) if c not in CELLS]
-    unknown += [a for a in values.get("archs", []) if a not in ARCHS]
-    if unknown:
-        raise SystemExit(f"unknown cell or arch: {', '.join(unknown)}")
-    known = {f.name for f in fields(CompareSettings)}
-    return CompareSettings(**{k: v for k, v in values.items() if k in known})
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    torch.set_num_threads(args.threads)
-    summary = run_comparison(
-        args.out,
-        settings_from_args(args),
-        args.cache_dir,
-        progress=lambda line: print(line, flush=True),
-    )
-    print((args.out / "results.md").read_text())
-    print(
-        f"wrote {args.out}/runs.jsonl, summary.json, results.md, "
-        + ", ".join(Path(p).name for p in summary["plots"])
-    )
     return summary

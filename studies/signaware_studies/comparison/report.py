@@ -4,8 +4,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from sae_lens_signaware.comparison.baselines import ARCHS, label
 from sae_lens_signaware.outputs import write_atomic
+from signaware_studies.baselines import ARCHS, label
 
 COLUMNS = [
     ("l0", "L0", "{:.1f}"),

@@ -22,7 +22,7 @@ from collections import defaultdict
 from itertools import pairwise
 from typing import Any
 
-from sae_lens_signaware.comparison.baselines import ARCHS, GATED_VARIANTS, SA
+from signaware_studies.baselines import ARCHS, GATED_VARIANTS, SA
 
 METRICS = (
     "l0",

@@ -7,5 +7,6 @@
 * ``antipodal.run_antipodal``: how often one latent holds both signs of an
   antipodal pair, against ``2K/d`` and ``rho``.
 
-``cli.py`` holds the command-line entry points (``sae-signaware synthetic ...``).
+``signaware_studies.commands.synthetic`` is the command
+(``sae-signaware synthetic ...``).
 """

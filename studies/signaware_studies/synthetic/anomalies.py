@@ -21,14 +21,15 @@ from typing import Any
 
 import torch
 
-from sae_lens_signaware.comparison.baselines import ARCHS
-from sae_lens_signaware.synthetic.common import (
+from sae_lens_signaware.training import TrainSettings
+from signaware_studies.baselines import ARCHS
+from signaware_studies.synthetic.common import (
     Timer,
     restores_threads,
     subplots,
     write_outputs,
 )
-from sae_lens_signaware.synthetic.harness import (
+from signaware_studies.synthetic.harness import (
     SYNTHETIC_ARCHS,
     auroc,
     decoder_cos,
@@ -36,8 +37,7 @@ from sae_lens_signaware.synthetic.harness import (
     mse_and_l0,
     train_architecture,
 )
-from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
-from sae_lens_signaware.training import TrainSettings
+from signaware_studies.synthetic.signed_axes import SignedAxes, SignedAxesConfig
 
 LOG = logging.getLogger(__name__)
 

@@ -21,23 +21,23 @@ from typing import Any
 
 import torch
 
-from sae_lens_signaware.comparison.baselines import ARCHS
-from sae_lens_signaware.synthetic.common import (
+from sae_lens_signaware.training import TrainSettings
+from signaware_studies.baselines import ARCHS
+from signaware_studies.synthetic.common import (
     Timer,
     plot_curve,
     restores_threads,
     subplots,
     write_outputs,
 )
-from sae_lens_signaware.synthetic.harness import (
+from signaware_studies.synthetic.harness import (
     SYNTHETIC_SIGNED,
     decoder_cos,
     encode,
     mse_and_l0,
     train_architecture,
 )
-from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
-from sae_lens_signaware.training import TrainSettings
+from signaware_studies.synthetic.signed_axes import SignedAxes, SignedAxesConfig
 
 LOG = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Train the compared architectures on synthetic data, and the measures the protocols share.
 
-The architectures are ``comparison.baselines.ARCHS`` (the registry every
+The architectures are ``baselines.ARCHS`` (the registry every
 comparison uses: signed ones at H, non-negative ones at 2H, each brought to the
 target L0 as described there), less those that need an earlier run
 (``gated_fixed``). Inputs are not normalised (``normalize_activations="none"``):
@@ -12,11 +12,12 @@ from typing import Any
 import torch
 from sae_lens.saes.sae import TrainingSAE
 
-from sae_lens_signaware.comparison.baselines import ARCHS, SIGNED
 from sae_lens_signaware.training import TrainSettings, train_on_cached
+from signaware_studies.baselines import ARCHS, SIGNED
+from signaware_studies.names import SYNTHETIC_ARCH_NAMES
 
 #: what the protocols train by default
-SYNTHETIC_ARCHS = [name for name, arch in ARCHS.items() if arch.settled_from is None]
+SYNTHETIC_ARCHS = list(SYNTHETIC_ARCH_NAMES)
 SYNTHETIC_SIGNED = [name for name in SYNTHETIC_ARCHS if name in SIGNED]
 
 

@@ -20,28 +20,29 @@ common-sign sides (``+``) and rare-sign sides (``-``) with at least
 """
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from sae_lens_signaware.comparison.baselines import ARCHS
-from sae_lens_signaware.synthetic.common import (
+from sae_lens_signaware.training import TrainSettings
+from signaware_studies.baselines import ARCHS
+from signaware_studies.synthetic.common import (
     Timer,
     plot_curve,
     restores_threads,
     subplots,
     write_outputs,
 )
-from sae_lens_signaware.synthetic.harness import (
+from signaware_studies.synthetic.harness import (
     SYNTHETIC_ARCHS,
     decoder_cos,
     encode,
     mse_and_l0,
     train_architecture,
 )
-from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
-from sae_lens_signaware.training import TrainSettings
+from signaware_studies.synthetic.signed_axes import SignedAxes, SignedAxesConfig
 
 MIN_SIDE_TOKENS = 20
 
@@ -91,7 +92,7 @@ def evaluate(
     sae = train_architecture(name, x_train, h, l0, settings)
     f = encode(sae, x_test)
     arch = ARCHS[name]
-    row = {
+    return {
         "architecture": name,
         "d_sae": sae.cfg.d_sae,
         "target_l0": l0,
@@ -106,7 +107,6 @@ def evaluate(
         ),
         "train_seconds": timer.seconds(),
     }
-    return row
 
 
 @restores_threads
@@ -145,7 +145,7 @@ def run_polarity_dial(
     ]
     rows = []
     for p_plus, rho in dial:
-        cfg = SignedAxesConfig(**{**base.__dict__, "p_plus": p_plus, "rho": rho})
+        cfg = replace(base, p_plus=p_plus, rho=rho)
         data = SignedAxes(cfg, directions)
         lift = data.co_firing_lift()
         targets = [l0]

@@ -1,24 +1,32 @@
-"""``sae-signaware compare`` end to end, in a smaller version of --quick."""
+"""``sae-signaware compare`` end to end, in a smaller version of --quick, and
+its flags and settings."""
 
+import argparse
 import json
 
 import pytest
 import torch
 
-from sae_lens_signaware.cli import main
-from sae_lens_signaware.comparison.baselines import ARCHS
-from sae_lens_signaware.comparison.compare import (
+from sae_lens_signaware_cli.cli import main
+from signaware_studies.baselines import ARCHS
+from signaware_studies.commands.compare import (
+    QUICK,
+    add_arguments,
+    settings_from_args,
+)
+from signaware_studies.comparison.compare import (
     CompareSettings,
     read_rows,
     run_comparison,
 )
 
+pytestmark = pytest.mark.slow
 
-@pytest.mark.integration
+
 def test_quick_compare_writes_rows_summary_tables_and_plots(tmp_path, capsys) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
-    argv = ["compare", "--quick", "--out", str(out), "--cache-dir", str(cache)]
-    argv += ["--steps", "30", "--train-tokens", "20000", "--targets", "8"]
+    argv = ["compare", "--quick", "--output", str(out), "--cache-dir", str(cache)]
+    argv += ["--steps", "30", "--training-tokens", "20000", "--targets", "8"]
     threads = torch.get_num_threads()
     try:
         main(argv)
@@ -77,31 +85,83 @@ def test_quick_compare_writes_rows_summary_tables_and_plots(tmp_path, capsys) ->
     assert len(read_rows(out / "runs.jsonl")) == len(ARCHS)
     # other settings in the same out dir are refused
     settings.n_steps = 31
-    with pytest.raises(ValueError, match="another --out"):
+    with pytest.raises(ValueError, match="another --output"):
         run_comparison(out, settings, cache_dir=cache)
     settings.n_steps, settings.lr = 30, 1e-3
     with pytest.raises(ValueError, match="'lr': 0.0003"):
         run_comparison(out, settings, cache_dir=cache)
 
 
-def test_settings_from_the_command_line() -> None:
-    import argparse
-
-    from sae_lens_signaware.comparison.compare import add_arguments, settings_from_args
-
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
+    return parser
+
+
+def test_settings_from_the_command_line(capsys) -> None:
+    parser = _parser()
     default = settings_from_args(parser.parse_args([]))
     assert default.b_dec_init == "mean" and default.n_steps == 1000
     assert default.cells == ["resid", "mlp_out", "attn_out"]
+    assert default.archs == list(ARCHS)
     args = parser.parse_args(
         ["--quick", "--b-dec-init", "zeros", "--targets", "4", "32", "--steps", "9"]
     )
     quick = settings_from_args(args)
     assert quick.b_dec_init == "zeros" and quick.targets == [4.0, 32.0]
     assert quick.n_steps == 9 and quick.cells == ["mlp_out"] and quick.lr == 3e-4
+    assert quick.seeds == QUICK["seeds"] and quick.ce_tokens == QUICK["ce_tokens"]
     assert settings_from_args(parser.parse_args(["--lr", "1e-3"])).lr == 1e-3
+    chosen = settings_from_args(
+        parser.parse_args(["--archs", "sa_gsae,topk", "--training-tokens", "5000"])
+    )
+    assert chosen.archs == ["sa_gsae", "topk"] and chosen.train_tokens == 5000
     with pytest.raises(SystemExit):
         parser.parse_args(["--b-dec-init", "median"])
-    with pytest.raises(SystemExit, match="unknown cell or arch: mlp"):
-        settings_from_args(parser.parse_args(["--cells", "mlp"]))
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--cells", "mlp"])
+    assert "unknown cell mlp" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--archs", "sa_gsae,sa_gsae"])
+    assert "repeated architecture" in capsys.readouterr().err
+
+
+def test_old_flag_spellings_still_work_with_a_warning(tmp_path, capsys) -> None:
+    args = _parser().parse_args(
+        ["--out", str(tmp_path), "--train-tokens", "7000", "--quick"]
+    )
+    assert args.output == tmp_path and args.training_tokens == 7000
+    err = capsys.readouterr().err
+    assert "--out is deprecated; use --output" in err
+    assert "--train-tokens is deprecated; use --training-tokens" in err
+    assert settings_from_args(args).train_tokens == 7000
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"cells": []}, "cells is empty"),
+        ({"archs": ["sa_gsae", "nope"]}, "unknown archs"),
+        ({"targets": [8.0, 8.0]}, "has repeats"),
+        ({"targets": [0.0]}, "targets must be > 0"),
+        ({"seeds": [-1]}, "seeds must be >= 0"),
+        ({"n_steps": 0}, "n_steps must be an int > 0"),
+        ({"lr": float("nan")}, "lr must be a finite number > 0"),
+        ({"layer": -1}, "layer must be >= 0"),
+        ({"b_dec_init": "median"}, "b_dec_init must be one of"),
+    ],
+)
+def test_settings_refuse_runs_that_train_nothing(fields, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        CompareSettings(**fields)
+
+
+def test_settings_check_the_model() -> None:
+    settings = CompareSettings(layer=2, targets=[8.0])
+    with pytest.raises(ValueError, match="layer 2 is out of range"):
+        settings.check_model(n_layers=2, d_model=128)
+    settings.check_model(n_layers=3, d_model=128)
+    # the narrowest architecture (H = 4 x d_model = 8 latents) bounds the target
+    with pytest.raises(ValueError, match=r"targets \[16.0\] exceed d_sae=8"):
+        CompareSettings(targets=[4.0, 16.0]).check_model(n_layers=2, d_model=2)

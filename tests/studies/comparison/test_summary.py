@@ -1,12 +1,14 @@
-"""The Pareto benchmark's derived numbers, on hand-made rows."""
+"""The Pareto benchmark's derived numbers, on hand-made rows (pure arithmetic:
+the fast tier)."""
 
 import math
 
 import pytest
 
-from sae_lens_signaware.comparison.summary import (
+from signaware_studies.comparison.summary import (
     aggregate,
     geometric_mean_ratio,
+    interpolate_at_l0,
     pareto_dominance,
     summarize,
 )
@@ -30,6 +32,15 @@ def _row(
         "rarer_sign_share_of_both_signs": 0.3,
         "negative_share_of_firing": 0.4,
     }
+
+
+def test_interpolation_is_linear_in_log_l0_and_never_extrapolates() -> None:
+    points = [(4.0, 0.5), (16.0, 0.7), (64.0, 0.9)]
+    assert interpolate_at_l0(points, 8.0) == 0.6
+    assert math.isclose(interpolate_at_l0(points, 32.0) or 0, 0.8)
+    assert interpolate_at_l0(points, 16.0) == 0.7
+    assert interpolate_at_l0(points, 2.0) is None
+    assert interpolate_at_l0(points, 100.0) is None
 
 
 def test_dominance_on_the_overlap_only() -> None:
@@ -107,7 +118,7 @@ def test_no_dead_on_either_side_is_a_ratio_of_one() -> None:
 
 
 def test_settled_coefficient_of_a_controlled_run_only() -> None:
-    from sae_lens_signaware.comparison.baselines import settled_coefficient
+    from signaware_studies.baselines import settled_coefficient
 
     row = _row("gated", 8, 0, 8.0, 0.5, 0.0, 1024)
     with pytest.raises(ValueError, match="not driven by the controller"):

@@ -1,4 +1,5 @@
-"""The synthetic protocols in tiny settings: outputs, keys, sane values, and one real check."""
+"""The synthetic protocols in tiny settings: outputs, keys, sane values, and one
+real check (slow tier; ``test_auroc`` is arithmetic and stays fast)."""
 
 import json
 import math
@@ -7,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sae_lens_signaware.synthetic.harness import auroc
-from sae_lens_signaware.synthetic.signed_axes import SignedAxes, SignedAxesConfig
+from signaware_studies.synthetic.harness import auroc
+from signaware_studies.synthetic.signed_axes import SignedAxes, SignedAxesConfig
 
 
 def _read(result: dict, tmp_path: Path, stem: str) -> dict:
@@ -18,6 +19,7 @@ def _read(result: dict, tmp_path: Path, stem: str) -> dict:
     return on_disk
 
 
+@pytest.mark.slow
 def test_signed_axes_dial() -> None:
     cfg = SignedAxesConfig(n_axes=4, d=8, firing_rate=0.3, p_plus=0.8, rho=0.0)
     data = SignedAxes(cfg)
@@ -37,8 +39,9 @@ def test_auroc() -> None:
     assert math.isnan(auroc(torch.tensor([1.0, 2]), torch.tensor([1, 1])))
 
 
+@pytest.mark.slow
 def test_polarity_dial(tmp_path: Path) -> None:
-    from sae_lens_signaware.synthetic.polarity_dial import run_polarity_dial
+    from signaware_studies.synthetic.polarity_dial import run_polarity_dial
 
     result = run_polarity_dial(
         tmp_path, architectures=["sa_gsae", "topk", "abstopk"], small=True
@@ -61,8 +64,9 @@ def test_polarity_dial(tmp_path: Path) -> None:
     assert widths == {"sa_gsae": 8, "topk": 16, "abstopk": 8}
 
 
+@pytest.mark.slow
 def test_anomalies(tmp_path: Path) -> None:
-    from sae_lens_signaware.synthetic.anomalies import run_anomalies
+    from signaware_studies.synthetic.anomalies import run_anomalies
 
     result = run_anomalies(tmp_path, architectures=["sa_gsae", "topk"], small=True)
     on_disk = _read(result, tmp_path, "anomalies")
@@ -74,12 +78,13 @@ def test_anomalies(tmp_path: Path) -> None:
         assert 0 <= r["rare_direction_represented"] <= 1
 
 
+@pytest.mark.slow
 def test_antipodal_sa_gsae_consolidates_pairs(tmp_path: Path) -> None:
     """Easy setting (8 exclusive pairs in 8 dims, width 8): the SA-GSAE puts both
     signs of most pairs on one latent. Measured (one torch thread) 0.875, 0.75 and
     1.0 on seeds 0-2, explained variance 0.94, 0.90, 0.96; this test runs seed 0
     and asserts >= 0.6 and > 0.8."""
-    from sae_lens_signaware.synthetic.antipodal import run_antipodal
+    from signaware_studies.synthetic.antipodal import run_antipodal
 
     result = run_antipodal(tmp_path, architectures=["sa_gsae"], small=True)
     on_disk = _read(result, tmp_path, "antipodal")
@@ -91,14 +96,21 @@ def test_antipodal_sa_gsae_consolidates_pairs(tmp_path: Path) -> None:
     assert row["explained_variance"] > 0.8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("protocol", ["polarity-dial", "anomalies", "antipodal"])
 def test_cli_parses(protocol: str) -> None:
-    """``sae-signaware synthetic PROTOCOL`` through the package's top-level parser."""
-    from sae_lens_signaware.cli import build_parser
-    from sae_lens_signaware.synthetic import cli
+    """``sae-signaware synthetic PROTOCOL``: the entry point the studies register,
+    and the command's parser as ``sae-signaware`` builds it."""
+    import importlib
 
-    argv = ["synthetic", protocol, "--small", "--out", "x", "--steps", "5"]
-    args = build_parser().parse_args(argv)
-    assert args.command_spec.run is cli.run
+    from sae_lens_signaware_cli.cli import command_parser, commands
+    from signaware_studies.commands import synthetic
+
+    (command,) = [c for c in commands() if c.name == "synthetic"]
+    module = importlib.import_module(command.module)
+    assert module is synthetic and not command.passthrough
+    argv = [protocol, "--small", "--output", "x", "--steps", "5"]
+    args = command_parser(command, module).parse_args(argv)
     assert args.protocol == protocol and args.small and args.steps == 5
-    assert callable(cli.PROTOCOLS[protocol][2])
+    assert args.output == Path("x") and not args.overwrite
+    assert callable(synthetic.PROTOCOLS[protocol][2])
