@@ -28,10 +28,18 @@ def randomize(sae: torch.nn.Module, scale: float = 0.5) -> None:
 
 
 def trained_like_sae(
-    two_sided: bool = True, d_in: int = 8, d_sae: int = 16
+    two_sided: bool = True,
+    d_in: int = 8,
+    d_sae: int = 16,
+    sign_encoders: str = "shared",
 ) -> SignAwareGatedSAE:
     sae = SignAwareGatedSAE(
-        SignAwareGatedSAEConfig(d_in=d_in, d_sae=d_sae, two_sided=two_sided)
+        SignAwareGatedSAEConfig(
+            d_in=d_in,
+            d_sae=d_sae,
+            two_sided=two_sided,
+            sign_encoders=sign_encoders,  # type: ignore[arg-type]
+        )
     )
     randomize(sae)
     return sae

@@ -37,6 +37,13 @@ reconstructions agree (to float rounding: the thresholds are computed in
 float64 and the gate decision can only differ for pre-activations within
 rounding of the threshold).
 
+With ``sign_encoders="per_sign"`` the negative side has its own detector
+``pi_neg = x~ . w- + b_gate-`` and magnitude ``m_neg = x~ . (r- w-) + b_mag-``,
+a positive detector of the negative side, so the same move gives its latent
+``W_enc`` column ``r- w-``, ``b_enc`` ``b_mag-`` and threshold
+``max(r- (theta_neg - b_gate-) + b_mag-, 0)``, with decoder row ``-W_dec[i]``;
+both sides may fire on one token, as two JumpReLU latents do.
+
 ``b_dec``, ``apply_b_dec_to_input``, ``normalize_activations`` and
 ``reshape_activations`` are copied unchanged, so ``process_sae_in`` and
 ``decode`` do the same thing in both models. With ``two_sided=False`` the
@@ -65,18 +72,35 @@ LAYOUT_ONE_SIDED = "positive[0:d_sae]"
 SignAwareSAE = SignAwareGatedSAE | SignAwareGatedTrainingSAE
 
 
-def jumprelu_thresholds(sae: SignAwareSAE) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(t_pos, t_neg)``: the gate thresholds moved onto ``+-pi_mag``, in float64,
-    before clamping at 0."""
-    theta_pos, theta_neg = (t.detach().double() for t in sae.thresholds())
-    r = sae.r_mag.detach().double().exp()
+def _moved_threshold(
+    theta: torch.Tensor, r_mag: torch.Tensor, b_gate: torch.Tensor, b_mag: torch.Tensor
+) -> torch.Tensor:
+    """``r (theta - b_gate) + b_mag`` in float64: a gate threshold moved onto
+    the magnitude that shares its encoder column."""
+    r = r_mag.detach().double().exp()
     if not (torch.isfinite(r).all() and (r > 0).all()):
         raise ValueError(
             "exp(r_mag) must be finite and > 0 for every latent to convert the gate "
             "into a JumpReLU threshold"
         )
-    b_gate, b_mag = sae.b_gate.detach().double(), sae.b_mag.detach().double()
-    return r * (theta_pos - b_gate) + b_mag, r * (theta_neg + b_gate) - b_mag
+    return (
+        r * (theta.detach().double() - b_gate.detach().double())
+        + b_mag.detach().double()
+    )
+
+
+def jumprelu_thresholds(sae: SignAwareSAE) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(t_pos, t_neg)``: the gate thresholds moved onto the magnitudes
+    (``+-pi_mag``, or ``m_neg`` per-sign), in float64, before clamping at 0."""
+    theta_pos, theta_neg = sae.thresholds()
+    t_pos = _moved_threshold(theta_pos, sae.r_mag, sae.b_gate, sae.b_mag)
+    if sae.per_sign:
+        t_neg = _moved_threshold(
+            theta_neg, sae.r_mag_neg, sae.b_gate_neg, sae.b_mag_neg
+        )
+    else:  # -pi_gate > theta_neg  <=>  -pi_mag > r (theta_neg + b_gate) - b_mag
+        t_neg = _moved_threshold(theta_neg, sae.r_mag, -sae.b_gate, -sae.b_mag)
+    return t_pos, t_neg
 
 
 def _inference_cfg_dict(sae: SignAwareSAE) -> dict[str, Any]:
@@ -124,9 +148,14 @@ def to_jumprelu(sae: SignAwareSAE, *, neuronpedia_id: str | None = None) -> Jump
     W_mag = (sae.W_enc * sae.r_mag.exp()).detach()
     b_mag = sae.b_mag.detach()
     W_dec = sae.W_dec.detach()
+    if sae.per_sign:
+        W_neg = (sae.W_enc_neg * sae.r_mag_neg.exp()).detach()
+        b_neg = sae.b_mag_neg.detach()
+    else:
+        W_neg, b_neg = -W_mag, -b_mag
     if two_sided:
-        W_enc = torch.cat([W_mag, -W_mag], dim=1)
-        b_enc = torch.cat([b_mag, -b_mag])
+        W_enc = torch.cat([W_mag, W_neg], dim=1)
+        b_enc = torch.cat([b_mag, b_neg])
         threshold = torch.cat([t_pos, t_neg]).clamp(min=0.0)
         W_dec = torch.cat([W_dec, -W_dec], dim=0)
     else:
@@ -138,6 +167,7 @@ def to_jumprelu(sae: SignAwareSAE, *, neuronpedia_id: str | None = None) -> Jump
         source_architecture=ARCHITECTURE,
         source_d_sae=d_sae,
         source_two_sided=two_sided,
+        source_sign_encoders=sae.cfg.sign_encoders,
         jumprelu_layout=LAYOUT_TWO_SIDED if two_sided else LAYOUT_ONE_SIDED,
         neuronpedia_id=neuronpedia_id,
     )

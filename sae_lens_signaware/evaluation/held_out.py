@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 from datasets import IterableDataset, load_dataset
 from sae_lens import SAE, ActivationsStore
 from sae_lens.evals import EvalConfig, run_evals
 from sae_lens.training.activation_scaler import ActivationScaler
 from sae_lens.util import get_special_token_ids
+from tqdm.auto import tqdm
 from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.analysis.census import Census, CensusAccumulator

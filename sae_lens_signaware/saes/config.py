@@ -19,6 +19,8 @@ from sae_lens_signaware.saes.validation import check_fields
 
 ARCHITECTURE = "sign_aware_gated"
 SPARSITY_MODES = ("l1", "l0")
+SIGN_ENCODERS = ("shared", "per_sign")
+SignEncoders = Literal["shared", "per_sign"]
 
 #: Options at their plain settings: the paper's losses with none of our training
 #: aids. With these and ``two_sided=False`` the forward pass and the losses are
@@ -36,6 +38,7 @@ PLAIN_SETTINGS: dict[str, Any] = {
     "reset_dead_thresholds": False,
     "aux_detach_decoder": False,
     "aux_coefficient": 1.0,
+    "sign_encoders": "shared",
 }
 
 
@@ -46,6 +49,11 @@ class SignAwareGatedSAEConfig(SAEConfig):
     two_sided: bool = True
     """The gate opens on both sides of the dead zone (the SA-GSAE). False keeps
     only ``pi_gate > theta_pos``: a Gated SAE with a threshold."""
+    sign_encoders: SignEncoders = "shared"
+    """``"shared"``: one encoder column per latent detects both signs (the
+    paper). ``"per_sign"``: the negative side has its own encoder column
+    (``W_enc_neg``) and gate and magnitude parameters, the decoder row stays
+    shared; both sides may fire on one token."""
 
     @override
     @classmethod
@@ -54,6 +62,7 @@ class SignAwareGatedSAEConfig(SAEConfig):
 
     def __post_init__(self) -> None:
         check_fields(self)  # types of every field (cfg.json gives strings)
+        check_sign_encoders(self.sign_encoders, self.two_sided, type(self).__name__)
         super().__post_init__()
 
 
@@ -68,6 +77,13 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     two_sided: bool = True
     """Two-sided gate. False: the one-sided ablation, a Gated SAE at
     ``threshold_init=0``."""
+    sign_encoders: SignEncoders = "shared"
+    """``"shared"``: one encoder column per latent detects both signs (the
+    paper, and ``PLAIN_SETTINGS``). ``"per_sign"``: the negative side has its
+    own encoder column (``W_enc_neg``) and gate and magnitude parameters,
+    initialised so that the model starts as the shared one; the decoder row
+    stays shared and both sides may fire on one token (two JumpReLU latents
+    with antipodal decoder rows)."""
     sparsity: Literal["l1", "l0"] = "l0"
     """``"l1"``: the paper's ``sum_i ||W_dec[i]|| |s_i|`` on the soft gate.
     ``"l0"``: ``sum_i (g_pos + g_neg)``, with a straight-through estimator for
@@ -137,6 +153,19 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
         super().__post_init__()
 
 
+def check_sign_encoders(value: object, two_sided: bool, owner: str) -> None:
+    """``sign_encoders`` is one of ``SIGN_ENCODERS``, and per-sign needs two sides."""
+    if value not in SIGN_ENCODERS:
+        raise ValueError(
+            f"{owner}.sign_encoders must be one of {SIGN_ENCODERS}, got {value!r}."
+        )
+    if value == "per_sign" and not two_sided:
+        raise ValueError(
+            f"{owner}.sign_encoders='per_sign' is only used with two_sided=True "
+            "(a one-sided gate has no negative side to give an encoder)."
+        )
+
+
 def _fail(field_name: str, value: object, rule: str) -> ValueError:
     return ValueError(
         f"SignAwareGatedTrainingSAEConfig.{field_name} must be {rule}, got {value!r}."
@@ -201,6 +230,7 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
     range, or two fields that contradict each other (bool words such as
     ``"false"`` are parsed in place, see ``saes/validation.py``)."""
     check_fields(cfg)
+    check_sign_encoders(cfg.sign_encoders, cfg.two_sided, type(cfg).__name__)
     if cfg.sparsity not in SPARSITY_MODES:
         raise _fail("sparsity", cfg.sparsity, f"one of {SPARSITY_MODES}")
     for name in (

@@ -2,8 +2,10 @@
 
 Every saved SA-GSAE (inference or training) holds ``W_enc``, ``W_dec``,
 ``b_dec``, ``b_gate``, ``b_mag``, ``r_mag``, ``threshold_pos`` and
-``threshold_neg`` (equal when trained with tied thresholds); a training
-checkpoint adds the L0 controller's state ``l0_controller``. Files written by
+``threshold_neg`` (equal when trained with tied thresholds); with
+``sign_encoders="per_sign"`` the negative side's ``W_enc_neg``, ``b_gate_neg``,
+``b_mag_neg`` and ``r_mag_neg`` too; a training checkpoint adds the L0
+controller's state ``l0_controller``. Files written by
 earlier versions, whose tied training checkpoints held one ``threshold``, are
 upgraded on load (``upgrade_state_dict``).
 """
@@ -17,6 +19,7 @@ from sae_lens.saes.sae import SAEConfig
 from sae_lens_signaware.errors import NonFiniteSaveError, StateDictError
 
 GATE_VECTORS = ("b_gate", "b_mag", "r_mag")
+NEGATIVE_SIDE = ("W_enc_neg", "b_gate_neg", "b_mag_neg", "r_mag_neg")
 THRESHOLDS = ("threshold_pos", "threshold_neg")
 CONTROLLER = "l0_controller"
 
@@ -46,6 +49,9 @@ def expected_shapes(
         "b_dec": (d_in,),
         **{name: (d_sae,) for name in (*GATE_VECTORS, *THRESHOLDS)},
     }
+    if getattr(cfg, "sign_encoders", "shared") == "per_sign":
+        shapes["W_enc_neg"] = (d_in, d_sae)
+        shapes.update({f"{name}_neg": (d_sae,) for name in GATE_VECTORS})
     if training:
         shapes[CONTROLLER] = (2,)
     return shapes
