@@ -62,7 +62,7 @@ def test_both_sides_fire_on_one_token_as_two_jumprelu_latents() -> None:
         SignAwareGatedSAEConfig(d_in=2, d_sae=1, sign_encoders="per_sign")
     )
     with torch.no_grad():
-        for name, param in sae.named_parameters():
+        for param in sae.parameters():
             param.zero_()
         sae.W_enc.copy_(torch.tensor([[1.0], [0.0]]))  # positive side reads x_0
         sae.W_enc_neg.copy_(torch.tensor([[0.0], [1.0]]))  # negative side reads x_1
