@@ -15,7 +15,7 @@ from sae_lens_signaware.saes import (
     StateDictError,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 register()
 
