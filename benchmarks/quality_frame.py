@@ -42,102 +42,60 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from quality_archs import (
-    BATCH,
-    FRAME_ARCHS,
-    WIDTH_MULTIPLIER,
-    frame_activations,
-    split_validation,
-    to_inference,
-)
+from frame_runner import Job, row_key, run_jobs
+from per_sign_tables import print_per_sign_frame
+from quality_archs import cache_cells, frame_archs, parse_variant
 from quality_tables import print_antipodal, print_bar_matrix, print_seeds, print_tables
 
-from sae_lens_signaware.analysis.census import compute_census
-from sae_lens_signaware.analysis.sign_diagnosis import antipodal_shares, sign_diagnosis
-from sae_lens_signaware.evaluation import reconstruction_metrics
-from sae_lens_signaware.training import TrainSettings, train_on_cached
-from signaware_studies.baselines import Arch, sa_variant
-from signaware_studies.comparison.compare import NORMALIZE, CompareSettings, read_rows
+from signaware_studies.comparison.compare import read_rows
 
 
-def train_frame(
-    arch: Arch,
-    target: float,
-    lr: float,
-    budget: int,
-    train: torch.Tensor,
-    select: torch.Tensor,
-    report: torch.Tensor,
-    seed: int = 0,
-    save_to: Path | None = None,
-) -> dict[str, Any]:
-    """Train one run and measure it; ``save_to``: also save the inference SAE
-    there (``SAE.save_model``'s folder: ``cfg.json`` and safetensors)."""
-    d_in = train.shape[1]
-    d_sae = arch.width * WIDTH_MULTIPLIER * d_in
-    n_steps = budget // BATCH
-    settings = TrainSettings(
-        n_steps=n_steps,
-        batch_size=BATCH,
-        lr=lr,
-        seed=seed,
-        lr_warm_up_steps=max(1, n_steps // 20),
-        lr_decay_steps=n_steps // 5,
-        b_dec_init="mean",
-    )
-    cfg = arch.make(d_in, d_sae, target, normalize_activations=NORMALIZE)
-    sae, seconds = train_on_cached(
-        cfg, train, settings, l0_target=arch.l0_target(target)
-    )
-    inference = to_inference(sae)
-    if save_to is not None:
-        inference.save_model(save_to)
-    row: dict[str, Any] = {
-        "arch": arch.name,
-        "label": arch.label,
-        "target": target,
-        "lr": lr,
-        "budget": budget,
-        "n_steps": n_steps,
-        "passes": n_steps * BATCH / train.shape[0],
-        "seed": seed,
-        "d_sae": d_sae,
-        "select_ev": reconstruction_metrics(inference, select)["explained_variance"],
-        **reconstruction_metrics(inference, report),
-        "train_seconds": seconds,
-    }
-    row.update(antipodal_shares(inference, report))
-    if arch.signed:
-        row.update(sign_diagnosis(inference, report))
-        census = compute_census(inference, report)
-        row["diag_rarer_share_mean"] = float(
-            torch.minimum(census.n_pos, census.n_neg)[census.alive].double().sum()
-            / census.n_fired.sum()
-        )
-    return row
-
-
-def parse_variant(spec: str) -> Arch:
-    """``NAME=field:value,field:value``: the SA-GSAE with those config overrides
-    (a field the config lacks is refused here, before any training)."""
-    name, _, rest = spec.partition("=")
-    overrides: dict[str, Any] = {}
-    for item in filter(None, rest.split(",")):
-        key, _, value = item.partition(":")
-        overrides[key] = json.loads(value)
-    return Arch(name, f"SA-GSAE {name} (H)", 1, True, sa_variant(**overrides))
+def plan_jobs(groups: list[dict[str, Any]], done: set[Any]) -> list[Job]:
+    """The jobs of each plan group, in order: a group names ``cells``,
+    ``targets``, ``budgets``, ``archs``, ``lrs`` and ``seeds`` (lists); every
+    combination not in ``done`` is a job."""
+    jobs: list[Job] = []
+    for g in groups:
+        for seed in g.get("seeds", [0]):
+            for budget in g["budgets"]:
+                for cell in g["cells"]:
+                    for target in g["targets"]:
+                        for arch in g["archs"]:
+                            for lr in g["lrs"]:
+                                job = Job(
+                                    cell,
+                                    arch,
+                                    float(target),
+                                    int(budget),
+                                    float(lr),
+                                    int(seed),
+                                )
+                                if job.key() not in done and job not in jobs:
+                                    jobs.append(job)
+    return jobs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--out", type=Path, default=Path("docs/results/quality/runs.jsonl")
+        "--frame",
+        choices=["issue10", "per_sign"],
+        default="issue10",
+        help="issue 10's architectures and tables, or issue 17's (per-sign)",
     )
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--cells", default="mlp_out")
     parser.add_argument("--targets", type=float, nargs="+", default=[8.0, 16.0])
     parser.add_argument("--budgets", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--lrs", type=float, nargs="+", default=[3e-4, 1e-3, 3e-3])
-    parser.add_argument("--archs", default=",".join(FRAME_ARCHS))
+    parser.add_argument("--archs", default=None)
+    parser.add_argument(
+        "--plan",
+        type=Path,
+        default=None,
+        help="a JSON list of job groups ({cells, targets, budgets, archs, lrs, "
+        "seeds}), run in order instead of the flags' product",
+    )
     parser.add_argument(
         "--variant",
         action="append",
@@ -160,98 +118,88 @@ def main() -> None:
         help="also print the bar with each lr chosen among runs with at most this "
         "dead fraction (report half)",
     )
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes")
     parser.add_argument(
-        "--save-dir",
-        type=Path,
-        default=None,
-        help="also save each trained SAE (inference form) in a folder here",
+        "--cache-device", default="cpu", help="device that computes missing caches"
     )
     parser.add_argument(
-        "--max-runs", type=int, default=None, help="stop after this many runs"
+        "--cache-threads", type=int, default=1, help="torch threads for the caches"
+    )
+    parser.add_argument(
+        "--devices",
+        default="cpu",
+        help="comma-separated devices the workers take in turn (cpu, cuda)",
+    )
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="start no run after this many minutes (the rows so far are kept)",
     )
     args = parser.parse_args()
     torch.set_num_threads(1)
-    archs = dict(FRAME_ARCHS)
-    names = [n for n in args.archs.split(",") if n]
-    unknown = [n for n in names if n not in archs]
-    if unknown:
-        parser.error(f"unknown --archs {unknown} (known: {', '.join(archs)})")
     for spec in args.variant:
         try:
-            v = parse_variant(spec)
+            parse_variant(spec)
         except ValueError as error:
             parser.error(f"--variant {spec}: {error}")
-        archs[v.name] = v
-        names.append(v.name)
-    rows = read_rows(args.out)
-    done = {
-        (
-            r["cell"],
-            r["arch"],
-            float(r["target"]),
-            int(r["budget"]),
-            float(r["lr"]),
-            int(r.get("seed", 0)),
-        )
-        for r in rows
-    }
-    n_runs = 0
+    per_sign = args.frame == "per_sign"
+    archs = frame_archs(args.frame, args.variant)
+    out = args.out or Path(
+        "docs/results/quality/" + ("per_sign_runs.jsonl" if per_sign else "runs.jsonl")
+    )
+    if args.plan is not None:
+        groups = json.loads(args.plan.read_text())
+    else:
+        names = [n for n in (args.archs or ",".join(archs)).split(",") if n]
+        names += [parse_variant(s).name for s in args.variant]
+        groups = [
+            {
+                "cells": args.cells.split(","),
+                "targets": args.targets,
+                "budgets": args.budgets,
+                "archs": names,
+                "lrs": args.lrs,
+                "seeds": args.seeds,
+            }
+        ]
+    unknown = sorted({a for g in groups for a in g["archs"] if a not in archs})
+    if unknown:
+        parser.error(f"unknown archs {unknown} (known: {', '.join(archs)})")
+    rows = read_rows(out)
     if not args.table_only:
-        for cell in args.cells.split(","):
-            todo = [
-                (budget, target, name, lr, seed)
-                for seed in args.seeds
-                for budget in args.budgets
-                for target in args.targets
-                for name in names
-                for lr in args.lrs
-                if (cell, name, target, budget, lr, seed) not in done
-            ]
-            if not todo:
-                continue
-            acts = frame_activations(cell, ("train", "validation"), args.cache_dir)
-            train, val = acts["train"], acts["validation"]
-            hook = CompareSettings().hook(cell)
-            select, report = split_validation(val)
+        jobs = plan_jobs(groups, {row_key(r) for r in rows})
+        cells = sorted({j.cell for j in jobs})
+        torch.set_num_threads(args.cache_threads)
+        # caches first (each split tokenized once): the workers only read them
+        cache_cells(cells, ("train", "validation"), args.cache_dir, args.cache_device)
+        torch.set_num_threads(1)
+        deadline = None if args.minutes is None else time.time() + 60 * args.minutes
+        print(f"[frame] {len(jobs)} runs on {args.jobs} workers", flush=True)
+        for row in run_jobs(
+            jobs,
+            archs,
+            out,
+            args.cache_dir,
+            args.jobs,
+            args.devices.split(","),
+            deadline,
+            (args.frame, tuple(args.variant)),
+        ):
+            rows.append(row)
+            ce = row.get("ce_loss_score", float("nan"))
             print(
-                f"[frame] {cell}: {train.shape[0]} train tokens, select "
-                f"{select.shape[0]}, report {report.shape[0]}",
+                f"[frame] {row['cell']} {row['arch']} T={row['target']:g} "
+                f"lr={row['lr']:g} s{row['seed']} {row['budget'] / 1e6:g}M: "
+                f"L0 {row['l0']:.1f} EV sel {row['select_ev']:.3f} rep "
+                f"{row['explained_variance']:.3f} CE {ce:.3f} dead "
+                f"{row['dead_fraction']:.3f} ({row['train_seconds']:.0f}s train, "
+                f"{row['wall_seconds']:.0f}s, {row['device']})",
                 flush=True,
             )
-            for budget, target, name, lr, seed in todo:
-                if args.max_runs is not None and n_runs >= args.max_runs:
-                    break
-                start = time.perf_counter()
-                save_to = None
-                if args.save_dir is not None:
-                    tag = f"{cell}_{name}_T{target:g}_{budget}_lr{lr:g}_s{seed}"
-                    save_to = args.save_dir / tag
-                row = train_frame(
-                    archs[name],
-                    target,
-                    lr,
-                    budget,
-                    train,
-                    select,
-                    report,
-                    seed=seed,
-                    save_to=save_to,
-                )
-                row = {"cell": cell, "hook": hook, **row}
-                args.out.parent.mkdir(parents=True, exist_ok=True)
-                with open(args.out, "a") as f:
-                    f.write(json.dumps(row) + "\n")
-                rows.append(row)
-                n_runs += 1
-                print(
-                    f"[frame] {cell} {name} T={target:g} lr={lr:g} s{seed} "
-                    f"{budget / 1e6:g}M: L0 {row['l0']:.1f} EV sel "
-                    f"{row['select_ev']:.3f} rep {row['explained_variance']:.3f} "
-                    f"dead {row['dead_fraction']:.3f} "
-                    f"({row['train_seconds']:.0f}s train, "
-                    f"{time.perf_counter() - start:.0f}s total)",
-                    flush=True,
-                )
+    if per_sign:
+        print_per_sign_frame(rows)
+        return
     print_tables(rows, args.lrs)
     print_bar_matrix(rows)
     if args.max_dead is not None:

@@ -48,13 +48,19 @@ SIZES = {"small": (512, 8192, 2048), "large": (1024, 16384, 4096)}
 GPU_SIZE = {"gpu": (2048, 32768, 4096)}
 K = 32
 OURS = "sign_aware_gated (H)"
+PER_SIGN = "sign_aware_gated per-sign (H)"
 
 
 def architectures(d_in: int, h: int) -> dict[str, Callable[[], TrainingSAE[Any]]]:
     """Name -> builder, each at SAELens's default config."""
     return {
         OURS: lambda: SignAwareGatedTrainingSAE(
-            SignAwareGatedTrainingSAEConfig(d_in=d_in, d_sae=h)
+            SignAwareGatedTrainingSAEConfig(d_in=d_in, d_sae=h, sign_encoders="shared")
+        ),
+        PER_SIGN: lambda: SignAwareGatedTrainingSAE(
+            SignAwareGatedTrainingSAEConfig(
+                d_in=d_in, d_sae=h, sign_encoders="per_sign"
+            )
         ),
         "gated (H)": lambda: GatedTrainingSAE(
             GatedTrainingSAEConfig(d_in=d_in, d_sae=h)

@@ -80,14 +80,22 @@ def collect_activations(
     layer = int(hook_name.split(".")[1]) if hook_name.startswith("blocks.") else None
     stop = None if layer is None else layer + 1
     out = []
+    device = model.cfg.device
     for start in range(0, tokens.shape[0], batch_size):
         _, cache = model.run_with_cache(
-            tokens[start : start + batch_size],
+            tokens[start : start + batch_size].to(device),
             names_filter=hook_name,
             stop_at_layer=stop,
         )
-        out.append(cache[hook_name].float().flatten(0, -2))
+        out.append(cache[hook_name].float().flatten(0, -2).cpu())
     return torch.cat(out)
+
+
+def cache_file_name(
+    model_name: str, hook_name: str, split: str, n_tokens: int, context_size: int
+) -> str:
+    """The file ``cached_activations`` keeps a split's activations in."""
+    return f"{model_name}_{hook_name}_{split}_{n_tokens}_{context_size}.pt"
 
 
 def cached_activations(
@@ -98,16 +106,19 @@ def cached_activations(
     dataset_dir: str | Path,
     context_size: int = 128,
     cache_dir: Path | None = None,
+    tokens: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Activations for ``split`` of ``dataset_dir``, read from ``cache_dir`` if a
-    matching file exists."""
-    name = f"{model.cfg.model_name}_{hook_name}_{split}_{n_tokens}_{context_size}.pt"
+    matching file exists; ``tokens``: the split's windows, already tokenized."""
+    name = cache_file_name(
+        model.cfg.model_name, hook_name, split, n_tokens, context_size
+    )
     path = cache_dir / name if cache_dir is not None else None
     if path is not None and path.exists():
         return torch.load(path)
-    tokens = token_windows(
-        model, read_texts(split, dataset_dir), context_size, n_tokens
-    )
+    if tokens is None:
+        texts = read_texts(split, dataset_dir)
+        tokens = token_windows(model, texts, context_size, n_tokens)
     acts = collect_activations(model, tokens, hook_name)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

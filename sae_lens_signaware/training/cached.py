@@ -38,6 +38,8 @@ class TrainSettings:
     b_dec_init: BDecInit = "zeros"
     #: drop (and count) batches with NaN/inf instead of stopping (training/guards.py)
     skip_non_finite_batches: bool = False
+    #: where the SAE trains (``acts`` may live elsewhere: batches are moved)
+    device: str = "cpu"
 
 
 def train_on_cached(
@@ -65,7 +67,7 @@ def train_on_cached(
         )
     local_batch = settings.batch_size // n_ranks
     torch.manual_seed(settings.seed)
-    sae = TrainingSAE.from_dict(sae_cfg.to_dict())
+    sae = TrainingSAE.from_dict({**sae_cfg.to_dict(), "device": settings.device})
     batches = shuffled_batches(acts, settings.batch_size, settings.seed)
     data = (b[my_rank * local_batch : (my_rank + 1) * local_batch] for b in batches)
     trainer_cfg = SAETrainerConfig(
@@ -78,6 +80,7 @@ def train_on_cached(
         dead_feature_window=settings.dead_feature_window,
         feature_sampling_window=settings.n_steps + 1,
         n_batches_for_norm_estimate=20,
+        device=settings.device,
     )
     trainer = Trainer(
         cfg=trainer_cfg,

@@ -67,7 +67,7 @@ class Arch:
 
     name: str
     label: str
-    width: int
+    width: float
     signed: bool
     make: MakeConfig
     #: coefficient that ``L0Target`` drives to the target (None: the config does)
@@ -75,6 +75,13 @@ class Arch:
     #: train with the coefficient where this controlled arch's run settled
     settled_from: str | None = None
     ablation: bool = False
+
+    def d_sae(self, h: int) -> int:
+        """The number of latents at ``width * h``; a ValueError if not whole."""
+        d_sae = self.width * h
+        if d_sae != int(d_sae):
+            raise ValueError(f"{self.name}: width {self.width} x H={h} is not whole")
+        return int(d_sae)
 
     def l0_target(self, target: float) -> L0Target | None:
         """The trainer's controller for this architecture, if it needs one."""
@@ -224,12 +231,13 @@ if tuple(ARCHS) != ARCH_NAMES:  # the names --help lists without importing torch
     )
 
 
-def width_name(width: int) -> str:
-    """``1 -> "H"``, ``2 -> "2H"``: a width in units of H, as labels write it."""
-    return "H" if width == 1 else f"{width}H"
+def width_name(width: float) -> str:
+    """``1 -> "H"``, ``2 -> "2H"``, ``1.5 -> "1.5H"``: a width in units of H, as
+    labels write it."""
+    return "H" if width == 1 else f"{width:g}H"
 
 
-def resized(base: str, width: int, name: str | None = None) -> Arch:
+def resized(base: str, width: float, name: str | None = None) -> Arch:
     """``ARCHS[base]`` at another ``width`` (in units of H): the same config
     maker, under ``name`` (default ``{base}_{width}h``, ``{base}_h`` at 1) and
     the label with the new width."""

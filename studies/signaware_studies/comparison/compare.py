@@ -128,7 +128,7 @@ class CompareSettings:
                 f"{n_layers} layers: 0-{n_layers - 1})"
             )
         narrowest = min(ARCHS[a].width for a in self.archs)
-        d_sae = narrowest * self.width_multiplier * d_model
+        d_sae = int(narrowest * self.width_multiplier * d_model)
         too_big = [t for t in self.targets if t > d_sae]
         if too_big:
             raise ValueError(f"compare: targets {too_big} exceed d_sae={d_sae}")
@@ -197,7 +197,7 @@ def train_one(
     if isinstance(arch, str):
         arch = ARCHS[arch]
     d_in = train.shape[1]
-    d_sae = arch.width * settings.width_multiplier * d_in
+    d_sae = arch.d_sae(settings.width_multiplier * d_in)
     cfg = arch.make(d_in, d_sae, target, normalize_activations=NORMALIZE)
     fixed: dict[str, float] | None = None
     if settled_from is not None:

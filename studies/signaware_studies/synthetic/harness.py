@@ -30,7 +30,7 @@ def train_architecture(
 ) -> TrainingSAE[Any]:
     """Train ``ARCHS[name]`` at width ``ARCHS[name].width * h`` to target L0 ``l0``."""
     arch = ARCHS[name]
-    cfg = arch.make(x_train.shape[1], arch.width * h, l0, normalize_activations="none")
+    cfg = arch.make(x_train.shape[1], arch.d_sae(h), l0, normalize_activations="none")
     sae, _ = train_on_cached(cfg, x_train, settings, l0_target=arch.l0_target(l0))
     return sae.eval()
 
