@@ -4,10 +4,17 @@
 snippets, config, metrics, training config, Neuronpedia metadata);
 ``repo_card`` renders the repository's ``README.md`` listing every SAE in it.
 Both start with the YAML front matter the Hub reads (``library_name``,
-``license``, ``tags``).
+``license``, ``tags``). The repository card carries ``REPO_CARD_MARKER`` (an
+HTML comment the Hub does not show), by which ``export`` tells its own card,
+which it rewrites, from a README the user wrote, which it keeps.
+
+Metric values that are not finite (NaN, +-inf) are left off the SAE card's
+metrics table, with a note naming each: a number that says nothing should not
+look like a result, and one bad metric should not block sharing the SAE.
 """
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -42,6 +49,44 @@ METADATA_FIELDS = (
 )
 
 MetricValue = float | int | str | bool | None
+
+REPO_CARD_MARKER = (
+    "<!-- sae-lens-signaware repository card: sae_lens_signaware.hub.export "
+    "rewrites this file -->"
+)
+# the repository cards written before the marker existed
+_UNMARKED_REPO_CARD = re.compile(
+    r"^# Sparse autoencoders for SAELens\n\n\d+ SAE\(s\), one folder each;", re.M
+)
+
+
+def is_repo_card(text: str) -> bool:
+    """Whether ``text`` is a repository card ``repo_card`` wrote (its marker, or
+    the heading of the cards written before the marker)."""
+    return REPO_CARD_MARKER in text or bool(_UNMARKED_REPO_CARD.search(text))
+
+
+def is_finite(value: MetricValue) -> bool:
+    """False for NaN and +-inf (floats, or anything with ``__float__``); True for
+    other numbers, strings, booleans and None."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return True
+    try:
+        return math.isfinite(value)
+    except (TypeError, ValueError):
+        return True
+
+
+def finite_metrics(
+    metrics: Mapping[str, MetricValue] | None,
+) -> tuple[list[tuple[str, MetricValue]], list[tuple[str, MetricValue]]]:
+    """``metrics`` split into the rows a card shows and the non-finite ones it
+    leaves out, each in the given order."""
+    items = list((metrics or {}).items())
+    return (
+        [(k, v) for k, v in items if is_finite(v)],
+        [(k, v) for k, v in items if not is_finite(v)],
+    )
 
 
 @dataclass(frozen=True)
@@ -138,6 +183,18 @@ def neuronpedia_fields(cfg: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _metrics_section(metrics: Mapping[str, MetricValue] | None) -> str:
+    rows, left_out = finite_metrics(metrics)
+    parts = [_table(("metric", "value"), rows)] if rows else []
+    if not metrics:
+        parts.append("None given.")
+    parts += [
+        f"Metric {json.dumps(name)} was not finite ({value}) and is left out."
+        for name, value in left_out
+    ]
+    return "\n\n".join(parts)
+
+
 def _neuronpedia_section(cfg: Mapping[str, Any]) -> str:
     fields = neuronpedia_fields(cfg)
     np_id = fields["neuronpedia_id"]
@@ -168,7 +225,11 @@ def sae_card(
     repo_id: str | None = None,
     base_model: str | None = None,
 ) -> str:
-    """``<sae_id>/README.md`` for the SAE whose ``cfg.json`` is ``cfg``."""
+    """``<sae_id>/README.md`` for the SAE whose ``cfg.json`` is ``cfg``.
+
+    ``metrics`` values that are not finite are left out of the table, with a
+    note naming each (see the module docstring).
+    """
     meta = cfg.get("metadata") or {}
     config_rows = [(k, cfg[k]) for k in CONFIG_FIELDS if k in cfg]
     config_rows += [(k, meta[k]) for k in METADATA_FIELDS if meta.get(k) is not None]
@@ -183,12 +244,7 @@ def sae_card(
         "## Install\n\n" + install_snippet(),
         "## Load\n\n" + load_snippet(repo_id, [sae_id]),
         "## Config\n\n" + _table(("field", "value"), config_rows),
-        "## Metrics\n\n"
-        + (
-            _table(("metric", "value"), list(metrics.items()))
-            if metrics
-            else "None given."
-        ),
+        "## Metrics\n\n" + _metrics_section(metrics),
         "## Training configuration\n\n"
         + (
             f"Trained as `{meta.get('training_architecture', cfg.get('architecture'))}`.\n\n"
@@ -208,7 +264,8 @@ def repo_card(
     repo_id: str | None = None,
     base_model: str | None = None,
 ) -> str:
-    """The repository's ``README.md``: one row and one load line per SAE."""
+    """The repository's ``README.md``: one row and one load line per SAE, marked
+    with ``REPO_CARD_MARKER``."""
     saes = sorted(saes, key=lambda s: s.sae_id)
     rows = [
         "| SAE id | architecture | model | hook | d_in | d_sae | Neuronpedia |",
@@ -227,6 +284,7 @@ def repo_card(
         rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     sections = [
         front_matter(license, base_model),
+        REPO_CARD_MARKER,
         "# Sparse autoencoders for SAELens\n\n"
         f"{len(saes)} SAE(s), one folder each; each folder's README.md has its "
         "config, metrics, training configuration and Neuronpedia metadata.",

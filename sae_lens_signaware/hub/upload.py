@@ -17,12 +17,25 @@ Errors from the Hub are raised as :class:`HubUploadError`, naming the step
 that failed (creating the repo, reading it, committing), with the token
 removed from the message and the original exception (which holds the request
 headers) not chained.
+
+A commit can land and its answer be lost (the connection drops). So the commit
+description carries a one-off upload id, and when ``create_commit`` fails
+without an answer, or with a server error (5xx), ``upload`` looks for that id
+in the repo's commits (``list_repo_commits``): found, the upload succeeded and
+returns that commit (with a warning); else it raises.
+
+The export folder is ``sae-upload-<pid>-<random>`` in ``tempfile.gettempdir()``,
+removed when the upload ends; one left by a killed upload (its pid gone) is
+removed, with a warning, by the next upload.
 """
 
 import json
 import logging
+import os
 import re
+import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -43,15 +56,18 @@ from sae_lens_signaware.hub.card import MetricValue, SaeSummary
 from sae_lens_signaware.hub.export import (
     README,
     check_export_args,
-    check_sae_id,
-    default_sae_id,
     export,
+    resolve_sae_id,
 )
 
 logger = logging.getLogger(__name__)
 
 _TOKEN_LIKE = re.compile(r"hf_[A-Za-z0-9]{8,}")
 REDACTED = "***"
+TEMP_PREFIX = "sae-upload-"
+_TEMP_FOLDER = re.compile(rf"^{re.escape(TEMP_PREFIX)}(?P<pid>\d+)-")
+UPLOAD_ID_LABEL = "sae-lens-signaware upload id:"
+COMMIT_STAGE = "upload the files (commit)"
 
 
 class HubUploadError(RuntimeError):
@@ -77,15 +93,122 @@ def _secrets(token: str | None) -> list[str]:
     return sorted(set(found), key=len, reverse=True)
 
 
+def _status(err: BaseException) -> int | None:
+    return getattr(getattr(err, "response", None), "status_code", None)
+
+
+def _hub_error(
+    stage: str, repo_id: str, err: Exception, secrets: list[str], note: str = ""
+) -> HubUploadError:
+    detail = scrub(f"{type(err).__name__}: {err}{note}", secrets)
+    return HubUploadError(stage, repo_id, detail, _status(err))
+
+
 @contextmanager
 def _stage(stage: str, repo_id: str, secrets: list[str]) -> Iterator[None]:
     try:
         yield
     except Exception as err:
-        response = getattr(err, "response", None)
-        status = getattr(response, "status_code", None)
-        detail = scrub(f"{type(err).__name__}: {err}", secrets)
-        raise HubUploadError(stage, repo_id, detail, status) from None
+        raise _hub_error(stage, repo_id, err, secrets) from None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temp_folders(parent: str | Path | None = None) -> list[Path]:
+    """Remove this user's ``sae-upload-<pid>-*`` folders in ``parent`` (default:
+    ``tempfile.gettempdir()``) whose pid is no longer running; return them."""
+    root = Path(parent if parent is not None else tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        match = _TEMP_FOLDER.match(path.name)
+        if match is None or path.is_symlink() or not path.is_dir():
+            continue
+        pid = int(match["pid"])
+        try:
+            mine = path.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if pid <= 0 or not mine or _pid_alive(pid):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+        logger.warning(
+            "removed %s, the export folder of an upload (pid %d) that was killed",
+            path,
+            pid,
+        )
+    return removed
+
+
+def _landed_commit(
+    api: HfApi, repo_id: str, revision: str | None, upload_id: str
+) -> CommitInfo | None:
+    """The commit whose description holds ``upload_id``, if the repo has one."""
+    for commit in api.list_repo_commits(repo_id, revision=revision):
+        if upload_id in commit.message or upload_id in commit.title:
+            return CommitInfo(
+                commit_url=f"{api.endpoint}/{repo_id}/commit/{commit.commit_id}",
+                commit_message=commit.title,
+                commit_description=commit.message,
+                oid=commit.commit_id,
+                _endpoint=api.endpoint,
+            )
+    return None
+
+
+def _commit(
+    api: HfApi,
+    repo_id: str,
+    operations: list[CommitOperationAdd | CommitOperationDelete],
+    message: str,
+    revision: str | None,
+    secrets: list[str],
+) -> CommitInfo:
+    """``create_commit``, checking whether a commit whose answer was lost landed."""
+    upload_id = uuid.uuid4().hex
+    try:
+        return api.create_commit(
+            repo_id,
+            operations=operations,
+            commit_message=message,
+            commit_description=f"{UPLOAD_ID_LABEL} {upload_id}",
+            revision=revision,
+        )
+    except Exception as err:
+        status = _status(err)
+        if status is not None and status < 500:
+            raise _hub_error(COMMIT_STAGE, repo_id, err, secrets) from None
+        try:
+            landed = _landed_commit(api, repo_id, revision, upload_id)
+        except Exception as check:
+            note = (
+                "; whether the commit landed is unknown, listing the repo's "
+                f"commits failed too ({type(check).__name__}: {check})"
+            )
+            raise _hub_error(COMMIT_STAGE, repo_id, err, secrets, note) from None
+        if landed is None:
+            note = "; the commit is not in the repo's history"
+            raise _hub_error(COMMIT_STAGE, repo_id, err, secrets, note) from None
+        logger.warning(
+            "the connection to the Hub dropped after the commit to %r landed "
+            "(%s is in its history): the upload succeeded (%s)",
+            repo_id,
+            landed.oid,
+            scrub(f"{type(err).__name__}: {err}", secrets),
+        )
+        return landed
 
 
 def _other_saes(
@@ -119,16 +242,21 @@ def upload(
     commit_message: str | None = None,
     endpoint: str | None = None,
 ) -> CommitInfo:
-    """Upload ``sae`` to ``repo_id`` under ``sae_id`` (default: its hook name).
+    """Upload ``sae`` to ``repo_id`` under ``sae_id`` (None: its hook name; an
+    empty string is refused).
 
     ``token`` defaults to the stored Hub token; ``revision`` (a branch) must
     exist; ``endpoint`` defaults to ``HF_ENDPOINT``. The card arguments are
-    :func:`~sae_lens_signaware.hub.export.export`'s. Returns the commit.
+    :func:`~sae_lens_signaware.hub.export.export`'s (non-finite metrics are
+    left off the card; a non-finite ``sparsity`` is refused). Returns the
+    commit: the one that landed when the connection dropped after it did.
 
     Raises:
+        ValueError: a bad ``sae_id``, ``neuronpedia_id`` or ``sparsity``,
+            before any request to the Hub.
         HubUploadError: creating the repo, reading it or committing failed.
     """
-    sae_id = check_sae_id(sae_id or default_sae_id(sae))
+    sae_id = resolve_sae_id(sae, sae_id)
     check_export_args(sae, neuronpedia_id, sparsity)  # before touching the Hub
     secrets = _secrets(token)
     api = HfApi(endpoint=endpoint, token=token)
@@ -138,7 +266,8 @@ def upload(
     with _stage("read the repository's files", repo_id, secrets):
         files = api.list_repo_files(repo_id, revision=revision)
         others = _other_saes(api, repo_id, files, sae_id, revision)
-    with tempfile.TemporaryDirectory(prefix="sae-upload-") as tmp:
+    remove_stale_temp_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
         folder = export(
             sae,
             tmp,
@@ -163,12 +292,13 @@ def upload(
             for path in files
             if PurePosixPath(path).parent.as_posix() == sae_id and path not in added
         ]
-        with _stage("upload the files (commit)", repo_id, secrets):
-            info = api.create_commit(
-                repo_id,
-                operations=[*stale, *adds],
-                commit_message=commit_message or f"Upload SAE {sae_id}",
-                revision=revision,
-            )
+        info = _commit(
+            api,
+            repo_id,
+            [*stale, *adds],
+            commit_message or f"Upload SAE {sae_id}",
+            revision,
+            secrets,
+        )
     logger.info("Uploaded SAE %r to %r", sae_id, repo_id)
     return info

@@ -1,11 +1,14 @@
 """A tiny in-memory Hugging Face Hub for tests: just what ``huggingface_hub``'s
 ``create_repo``, ``list_repo_files``, ``create_commit`` (regular files, inline
-base64) and ``hf_hub_download`` call, on 127.0.0.1.
+base64), ``list_repo_commits`` and ``hf_hub_download`` call, on 127.0.0.1.
 
 Write endpoints require ``Authorization: Bearer <token>``. ``fail`` maps an
-endpoint name (``"create"``, ``"tree"``, ``"preupload"``, ``"commit"``) to an
-HTTP status to answer with; the error body echoes the Authorization header, as
-a careless server might, so tests can check the client side scrubs it.
+endpoint name (``"create"``, ``"tree"``, ``"preupload"``, ``"commit"``,
+``"commits"``) to an HTTP status to answer with; the error body echoes the
+Authorization header, as a careless server might, so tests can check the
+client side scrubs it. ``drop`` maps an endpoint name to when the connection
+drops with no answer: ``"before"`` doing anything, or ``"after"`` doing the
+work (``"commit"``: the commit lands, the client never hears of it).
 """
 
 import base64
@@ -14,14 +17,15 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import yaml
 
 API = re.compile(
-    r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<op>preupload|commit|tree)/(?P<rev>[^/]+)(?P<path>/.*)?$"
+    r"^/api/models/(?P<repo>[^/]+/[^/]+)/(?P<op>preupload|commits|commit|tree)/(?P<rev>[^/]+)(?P<path>/.*)?$"
 )
 RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")
 
@@ -30,16 +34,29 @@ def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    title: str
+    message: str
+    date: str  # the Hub's format, e.g. "2024-05-01T12:00:00.000Z"
+
+
 @dataclass
 class Repo:
     files: dict[str, bytes] = field(default_factory=dict)
-    commits: list[str] = field(default_factory=list)
+    commits: list[Commit] = field(default_factory=list)
     private: bool = False
 
-    def commit(self, message: str) -> str:
-        sha = hashlib.sha1(f"{len(self.commits)}:{message}".encode()).hexdigest()
-        self.commits.append(sha)
+    def commit(self, title: str, message: str = "") -> str:
+        sha = hashlib.sha1(f"{len(self.commits)}:{title}".encode()).hexdigest()
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        self.commits.append(Commit(sha, title, message, now))
         return sha
+
+
+class DropConnection(Exception):
+    """Raised by an endpoint to close the connection without an answer."""
 
 
 class FakeHub:
@@ -47,6 +64,7 @@ class FakeHub:
         self.token = token
         self.repos: dict[str, Repo] = {}
         self.fail: dict[str, int] = {}
+        self.drop: dict[str, Literal["before", "after"]] = {}
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -88,7 +106,10 @@ class FakeHub:
                 path = urlsplit(self.path).path
                 hub.requests.append((method, path))
                 with hub.lock:
-                    hub.route(self, method, path, body)
+                    try:
+                        hub.route(self, method, path, body)
+                    except DropConnection:
+                        self.close_connection = True  # no answer, then close
 
         return Handler
 
@@ -115,7 +136,13 @@ class FakeHub:
         if h.command != "HEAD":
             h.wfile.write(data)
 
+    def dropped(self, name: str, when: Literal["before", "after"]) -> None:
+        """Drop the connection here if ``drop`` says so for ``name`` at ``when``."""
+        if self.drop.get(name) == when:
+            raise DropConnection(name)
+
     def authorized(self, h: BaseHTTPRequestHandler, name: str) -> bool:
+        self.dropped(name, "before")
         if name in self.fail:
             echoed = h.headers.get("Authorization")
             self.send(
@@ -153,6 +180,8 @@ class FakeHub:
             op = match["op"]
             if op == "tree" and method == "GET":
                 return self.tree(h, repo)
+            if op == "commits" and method == "GET":
+                return self.commits(h, repo)
             if op == "preupload" and self.authorized(h, "preupload"):
                 return self.preupload(h, json.loads(body))
             if op == "commit" and self.authorized(h, "commit"):
@@ -201,6 +230,23 @@ class FakeHub:
         ]
         self.send(h, 200, entries)
 
+    def commits(self, h: BaseHTTPRequestHandler, repo: Repo) -> None:
+        """The history, newest first, as ``HfApi.list_repo_commits`` reads it."""
+        self.dropped("commits", "before")
+        if "commits" in self.fail:
+            return self.send(h, self.fail["commits"], {"error": "commits failed"})
+        entries = [
+            {
+                "id": c.sha,
+                "authors": [{"user": "someone"}],
+                "date": c.date,
+                "title": c.title,
+                "message": c.message,
+            }
+            for c in reversed(repo.commits)
+        ]
+        self.send(h, 200, entries)
+
     def preupload(self, h: BaseHTTPRequestHandler, payload: dict[str, Any]) -> None:
         files = [
             {
@@ -235,7 +281,8 @@ class FakeHub:
                     h, 400, {"error": f"unsupported commit operation {key!r}"}
                 )
         repo.files = new_files
-        sha = repo.commit(header["summary"])
+        sha = repo.commit(header["summary"], header.get("description") or "")
+        self.dropped("commit", "after")
         self.send(
             h,
             200,
@@ -255,7 +302,7 @@ class FakeHub:
                 {"error": "Repository not found"},
                 {"X-Error-Code": "RepoNotFound"},
             )
-        head = {"X-Repo-Commit": repo.commits[-1]}
+        head = {"X-Repo-Commit": repo.commits[-1].sha}
         if path not in repo.files:
             return self.send(
                 h,
