@@ -131,11 +131,30 @@ def check_run_config(cfg: Any, model: HookedRootModule | None = None) -> None:
     check_dataset(cfg.dataset_path)
 
 
+DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".arrow", ".csv", ".txt")
+TEXT_SUFFIXES = (".jsonl", ".json", ".csv", ".txt")
+
+
+def looks_local(dataset_path: str) -> bool:
+    """A path, not a Hub dataset id: absolute, ``~``, ``./``/``../``, or existing."""
+    return (
+        Path(dataset_path).exists()
+        or dataset_path.startswith(("/", "~", "./", "../"))
+        or Path(dataset_path).is_absolute()
+    )
+
+
 def check_dataset(dataset_path: str) -> None:
-    """A local dataset folder or file must hold some data (Hub ids are not checked)."""
-    path = Path(dataset_path)
-    if not path.exists():
+    """A local dataset (folder or file) must exist and hold some data, its text
+    files UTF-8 with at least one non-blank line; Hub ids are not checked."""
+    if not looks_local(dataset_path):
         return
+    path = Path(dataset_path).expanduser()
+    if not path.exists():
+        raise RunConfigError(
+            f"dataset_path {dataset_path!r} does not exist (a local folder or file, "
+            "or a Hugging Face dataset id such as 'org/name')"
+        )
     files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     data = [p for p in files if p.suffix in DATA_SUFFIXES]
     if not data or all(p.stat().st_size == 0 for p in data):
@@ -143,6 +162,24 @@ def check_dataset(dataset_path: str) -> None:
             f"dataset_path {dataset_path!r} holds no data "
             f"(no non-empty {'/'.join(DATA_SUFFIXES)} file)"
         )
+    for file in data:
+        if file.suffix in TEXT_SUFFIXES:
+            check_text_file(file)
 
 
-DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".arrow", ".csv", ".txt")
+def check_text_file(file: Path) -> None:
+    """``file`` is UTF-8 with at least one non-blank line (a RunConfigError naming
+    it, and the line of the first undecodable bytes, otherwise)."""
+    blank = True
+    with open(file, "rb") as f:
+        for number, line in enumerate(f, start=1):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise RunConfigError(
+                    f"{file} is not UTF-8 text (line {number}: {error.reason} at "
+                    f"byte {error.start})"
+                ) from None
+            blank = blank and not text.strip()
+    if blank:
+        raise RunConfigError(f"{file} holds only blank lines: no text to train on")

@@ -15,13 +15,15 @@ waits on a dead peer fails instead of hanging.
 import os
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
 
 TIMEOUT_ENV = "SAE_SIGNAWARE_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 300.0
+
+T = TypeVar("T")
 
 
 class DistributedError(RuntimeError):
@@ -148,6 +150,17 @@ def broadcast_(tensors: Iterable[torch.Tensor], src: int = 0) -> None:
         _run("broadcast", dist.broadcast, work, src)
         if work is not tensor.data:
             tensor.data.copy_(work)
+
+
+def broadcast_object(value: T, src: int = 0) -> T:
+    """Rank ``src``'s ``value`` (any picklable object) on every rank (``value`` alone):
+    e.g. the path of a checkpoint that only rank 0 wrote."""
+    if not is_distributed():
+        return value
+    box: list[Any] = [value]
+    # the pickled bytes travel on this rank's device (its GPU under NCCL)
+    _run("broadcast_object_list", dist.broadcast_object_list, box, src, None, device())
+    return box[0]
 
 
 def average_gradients_(parameters: Iterable[torch.nn.Parameter]) -> None:

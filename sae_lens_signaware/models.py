@@ -6,14 +6,23 @@ from the local ``config.json`` with TransformerLens's own
 ``convert_hf_model_config`` and its weight conversion, with no processing
 (like ``from_pretrained_no_processing``), so hook names are TransformerLens's
 (``blocks.1.hook_mlp_out``).
+
+A model missing from the cache (or cached without its weights) raises
+``ModelNotFoundError``; a load that fails on a damaged file of the cached
+snapshot (a truncated or corrupt ``.safetensors``, ``.bin`` or ``.json``, a
+broken link) raises ``ModelFileError`` naming the model and the file. Damaged
+tensor data behind an intact header is not seen.
 """
 
+import json
 import re
+import zipfile
 from pathlib import Path
 
 import torch
 from huggingface_hub import snapshot_download
 from sae_lens import HookedSAETransformer
+from safetensors import safe_open
 from transformer_lens.config import HookedTransformerConfig
 from transformer_lens.loading_from_pretrained import (
     convert_hf_model_config,
@@ -41,6 +50,44 @@ def model_not_found(model_name: str, error: BaseException) -> ModelNotFoundError
     )
 
 
+class ModelFileError(OSError):
+    """A file of a cached model is truncated, corrupt or unreadable."""
+
+
+def damaged_file(path: Path) -> str | None:
+    """What is wrong with the model file ``path`` (by its suffix), or None."""
+    try:
+        if path.suffix == ".json":
+            json.loads(path.read_bytes().decode("utf-8"))
+        elif path.suffix == ".safetensors":
+            with safe_open(path, framework="pt") as f:
+                for name in f.keys():  # noqa: SIM118  (a safe_open handle)
+                    f.get_slice(name)
+        elif path.suffix in (".bin", ".pt", ".pth"):
+            zipped = zipfile.is_zipfile(path)  # mmap needs the zip format
+            torch.load(path, map_location="cpu", weights_only=True, mmap=zipped)
+        else:
+            path.stat()  # a broken link into the cache's blobs
+    except Exception as error:  # any reader's error means the file is damaged
+        return f"{type(error).__name__}: {error}"
+    return None
+
+
+def model_file_error(model_name: str, snapshot: Path) -> ModelFileError | None:
+    """A ``ModelFileError`` naming every damaged file of ``snapshot``, or None."""
+    damaged = [
+        f"{path} ({problem})"
+        for path in sorted(snapshot.rglob("*"))
+        if not path.is_dir() and (problem := damaged_file(path)) is not None
+    ]
+    if not damaged:
+        return None
+    return ModelFileError(
+        f"model {model_name!r} cannot be loaded: truncated or corrupt in the hub "
+        "cache: " + "; ".join(damaged) + "; delete it and download the model again"
+    )
+
+
 def load_hooked_model(
     model_name: str, device: str = "cpu", dtype: torch.dtype = torch.float32
 ) -> HookedSAETransformer:
@@ -49,6 +96,21 @@ def load_hooked_model(
         local = Path(snapshot_download(model_name, allow_patterns=["*.json"]))
     except OSError as error:
         raise model_not_found(model_name, error) from error
+    try:
+        return _build_hooked_model(model_name, local, device, dtype)
+    except Exception as error:
+        damaged = model_file_error(model_name, local)
+        if damaged is not None:
+            raise damaged from error
+        weights = [*local.glob("*.safetensors"), *local.glob("*.bin")]
+        if isinstance(error, OSError) and not weights:  # only the json is cached
+            raise model_not_found(model_name, error) from error
+        raise
+
+
+def _build_hooked_model(
+    model_name: str, local: Path, device: str, dtype: torch.dtype
+) -> HookedSAETransformer:
     cfg_dict = convert_hf_model_config(str(local))
     cfg_dict.update(
         model_name=model_name.split("/")[-1],

@@ -12,9 +12,12 @@ puts it back. ``atomic_output`` wraps the whole life cycle::
         write_everything(staging)
     # output/run now holds everything, or (on any error) what it held before
 
-Leftovers of an interrupted run (a ``.tmp-`` folder, or a ``.old-`` folder
-whose ``target`` is missing: the crash fell between the two renames) are
-removed, or the old output is put back, and reported with a warning.
+Leftovers of an interrupted or killed run (a ``.tmp-`` folder, a ``.old-``
+folder whose ``target`` is missing: the crash fell between the two renames, a
+``.lock`` file no live process holds) are removed, or the old output is put
+back, by the next ``open``, and reported with a warning. ``target`` may not be
+the current folder or hold it (``--output .`` would replace the folder the run
+stands in).
 """
 
 import errno
@@ -51,10 +54,13 @@ class OutputPathError(OSError):
 def check_output_path(target: str | Path, overwrite: bool = False) -> Path:
     """Raise before any work if ``target`` cannot be (re)written; return it as a Path.
 
-    The nearest existing ancestor must be a writable folder; ``target`` itself
-    must not be a file, and may exist only with ``overwrite``.
+    ``target`` must not be the current folder, one of its ancestors or the
+    filesystem root (replacing it would delete the folder the run stands in),
+    nor end in ``..``; the nearest existing ancestor must be a writable folder;
+    ``target`` itself must not be a file, and may exist only with ``overwrite``.
     """
     path = Path(target)
+    _refuse_enclosing_folder(path)
     if path.exists() and not path.is_dir():
         raise OutputPathError(
             errno.ENOTDIR, f"output {path} is a file, not a folder", str(path)
@@ -84,6 +90,35 @@ def check_output_path(target: str | Path, overwrite: bool = False) -> Path:
             str(ancestor),
         ) from error
     return path
+
+
+def _refuse_enclosing_folder(path: Path) -> None:
+    """Refuse an output that holds the current folder: ``.``, an ancestor, ``/``."""
+    resolved = path.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd:
+        raise OutputPathError(
+            errno.EINVAL,
+            f"refusing to replace the current folder ({resolved}) with output "
+            f"{str(path)!r}: name a new folder for the output, e.g. "
+            f"{str(path / 'out')!r}",
+            str(path),
+        )
+    if resolved in cwd.parents:
+        what = "the filesystem root" if resolved == Path(resolved.anchor) else resolved
+        raise OutputPathError(
+            errno.EINVAL,
+            f"refusing to replace {what} with output {str(path)!r}: it holds the "
+            f"current folder ({cwd}); name a new folder for the output",
+            str(path),
+        )
+    if path.name in ("", "..") or resolved == Path(resolved.anchor):
+        raise OutputPathError(
+            errno.EINVAL,
+            f"output {str(path)!r} does not name a folder (it is {resolved}); "
+            "give the folder by its name",
+            str(path),
+        )
 
 
 def _sibling(target: Path, mark: str, tag: str) -> Path:
@@ -131,7 +166,8 @@ def _remove(path: Path) -> None:
 
 class OutputLock:
     """An exclusive ``flock`` on ``.<name>.lock`` beside ``target``; released on
-    ``release`` or when the process dies, so a killed run leaves no stale lock."""
+    ``release`` or when the process dies. A killed run leaves the file but not
+    the lock: the next ``acquire`` removes the file and says so."""
 
     def __init__(self, target: str | Path) -> None:
         path = Path(target)
@@ -139,13 +175,26 @@ class OutputLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
+        """Take the lock, or raise ``OutputLockedError`` naming its holder.
+
+        A lock file that no live process holds (its writer was killed: the
+        kernel dropped the ``flock``, the file stayed) is removed with a
+        warning naming it, and a fresh one is taken."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+                found = False
+            except FileExistsError:
+                try:
+                    fd = os.open(self.path, os.O_RDWR)
+                except FileNotFoundError:  # its holder just released it
+                    continue
+                found = True
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+                holder = _read_pid(fd)
                 os.close(fd)
                 target = self.path.with_name(self.path.name[1 : -len(LOCK_SUFFIX)])
                 raise OutputLockedError(
@@ -157,6 +206,15 @@ class OutputLock:
             try:
                 same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
             except FileNotFoundError:
+                same = False
+            if same and found:  # nobody holds it: a killed writer's stale lock
+                holder = _read_pid(fd)
+                self.path.unlink()
+                logger.warning(
+                    "removed stale lock %s (left by %s, which no longer holds it)",
+                    self.path,
+                    f"pid {holder}" if holder else "a killed writer",
+                )
                 same = False
             if same:
                 break
@@ -184,6 +242,10 @@ class OutputLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _read_pid(fd: int) -> str:
+    return os.pread(fd, 64, 0).decode(errors="replace").strip()
 
 
 class OutputFolder:

@@ -92,11 +92,12 @@ def check_sae_fields(sae_kwargs: dict[str, Any]) -> None:
     from sae_lens_signaware import SignAwareGatedTrainingSAEConfig
 
     known = {f.name for f in dataclasses.fields(SignAwareGatedTrainingSAEConfig)}
+    known.discard("metadata")  # set by the runner, not a training option
     unknown = sorted(set(sae_kwargs) - known)
     if unknown:
         raise ValueError(
             f"unknown SignAwareGatedTrainingSAEConfig field(s) {unknown}; "
-            f"fields: {', '.join(sorted(known - {'metadata'}))}"
+            f"fields: {', '.join(sorted(known))}"
         )
 
 

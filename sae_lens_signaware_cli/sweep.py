@@ -110,7 +110,7 @@ def sweep_config(
     from sae_lens_signaware import SignAwareGatedTrainingSAEConfig
     from sae_lens_signaware_cli.assets import tinystories_dir
 
-    known = {f.name for f in fields(SignAwareGatedTrainingSAEConfig)}
+    known = {f.name for f in fields(SignAwareGatedTrainingSAEConfig)} - {"metadata"}
     for field_name in sae_kwargs:
         if field_name in ("d_in", "d_sae", "target_l0"):
             raise ValueError(

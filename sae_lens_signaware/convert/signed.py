@@ -147,7 +147,7 @@ def to_signed(sae: SAE[Any], cut: float = DEFAULT_CUT) -> SignedConversion:
     cos_of = dict(zip((j for j, _ in pairs), cosines, strict=True))
     kept = [j for j in range(src.W_dec.shape[0]) if j not in merged_away]
     d_sae, d_in = len(kept), src.W_enc.shape[0]
-    f64 = {"dtype": torch.float64}
+    f64 = torch.float64
     out = {
         "W_enc": src.W_enc[:, kept].clone(),
         "b_gate": src.b_gate[kept].clone(),
@@ -155,14 +155,14 @@ def to_signed(sae: SAE[Any], cut: float = DEFAULT_CUT) -> SignedConversion:
         "b_mag": src.b_mag[kept].clone(),
         "threshold_pos": src.threshold[kept].clone(),
         "W_dec": src.W_dec[kept].clone(),
-        "W_enc_neg": torch.zeros(d_in, d_sae, **f64),
-        "b_gate_neg": torch.full((d_sae,), -1.0, **f64),
-        "r_mag_neg": torch.zeros(d_sae, **f64),
-        "b_mag_neg": torch.zeros(d_sae, **f64),
-        "threshold_neg": torch.zeros(d_sae, **f64),
+        "W_enc_neg": torch.zeros(d_in, d_sae, dtype=f64),
+        "b_gate_neg": torch.full((d_sae,), -1.0, dtype=f64),
+        "r_mag_neg": torch.zeros(d_sae, dtype=f64),
+        "b_mag_neg": torch.zeros(d_sae, dtype=f64),
+        "threshold_neg": torch.zeros(d_sae, dtype=f64),
     }
     pair_rows = torch.full((d_sae, 2), -1, dtype=torch.long)
-    pair_cos = torch.zeros(d_sae, **f64)
+    pair_cos = torch.zeros(d_sae, dtype=f64)
     for i, j in enumerate(kept):
         pair_rows[i, 0] = j
         k = partner.get(j)

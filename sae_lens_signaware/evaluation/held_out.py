@@ -5,6 +5,7 @@ the census (``analysis.census``, the package's one census) is taken over the
 same validation tokens.
 """
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from tqdm.auto import tqdm
 from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.analysis.census import Census, CensusAccumulator
+from sae_lens_signaware.checks import check_text_file
 from sae_lens_signaware.upstream_messages import UNTOKENIZED, quiet
 
 
@@ -31,6 +33,7 @@ def text_dataset(path: str | Path, split: str = "validation") -> IterableDataset
     file = path / f"{split}.jsonl" if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"no {split} text at {file}")
+    check_text_file(file)  # UTF-8, not blank: else SAELens's store fails unnamed
     dataset = load_dataset(
         "json", data_files={split: str(file)}, split=split, streaming=True
     )
@@ -44,6 +47,10 @@ BATCH_TOKENS = 16 * 128
 PASSES = 2
 
 
+class NonFiniteMetricError(FloatingPointError):
+    """An evaluation metric came out NaN or inf (names the metrics)."""
+
+
 def check_eval_batches(n_batches: int, dataset_path: str | Path, split: str) -> None:
     """Refuse ``n_batches`` that is not an int > 0 or that needs more text than
     ``{split}.jsonl`` holds (a token takes at least one byte of it)."""
@@ -55,6 +62,7 @@ def check_eval_batches(n_batches: int, dataset_path: str | Path, split: str) -> 
     file = path / f"{split}.jsonl" if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"no {split} text at {file}")
+    check_text_file(file)
     most = file.stat().st_size // (PASSES * BATCH_TOKENS)
     if n_batches > most:
         raise ValueError(
@@ -152,7 +160,7 @@ def evaluate(
         sae, store, 2 * n_batches, batch_size_prompts, ignore, progress=progress
     )
     sae.train(was_training)
-    return {
+    result = {
         "l0": metrics["sparsity"]["l0"],
         "explained_variance": metrics["reconstruction_quality"]["explained_variance"],
         "mse": metrics["reconstruction_quality"]["mse"],
@@ -170,6 +178,14 @@ def evaluate(
         "kl_div_with_sae": metrics["model_behavior_preservation"]["kl_div_with_sae"],
         **census_metrics(census),
     }
+    bad = sorted(k for k, v in result.items() if not math.isfinite(v))
+    if bad:
+        raise NonFiniteMetricError(
+            f"evaluation on {split} gave non-finite {', '.join(bad)}: the "
+            f"activations at {sae.cfg.metadata.hook_name} or the SAE's outputs hold "
+            "NaN or inf"
+        )
+    return result
 
 
 def census_metrics(census: Census) -> dict[str, float]:

@@ -1,21 +1,61 @@
 """Config dataclasses of the Sign-Aware Gated SAE, with validation that names the field.
 
-Each field's docstring (below the field) is its one description: the training
-command's ``--help`` (SAELens's parser reads it) and the documentation's option
-reference (``docs/hooks.py``) are built from it.
+Each field's docstring (below the field) is its one description. The
+documentation's option reference (``docs/hooks.py``) reads it, and
+``document_fields`` copies it into the class docstring's ``Args:`` section,
+which is what SAELens's training command line shows in ``--help`` (its parser
+reads only the class docstring).
 """
 
+import ast
 import dataclasses
+import inspect
 import math
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sae_lens.saes.sae import SAEConfig, TrainingSAEConfig
 from typing_extensions import override
 
 from sae_lens_signaware.saes.step_types import DEFAULT_MAX_DENSITY
 from sae_lens_signaware.saes.validation import check_fields
+
+T = TypeVar("T", bound=type)
+
+
+def field_docstrings(cls: type) -> dict[str, str]:
+    """The docstring below each field that ``cls`` itself declares, from its source."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):  # no source to read (a frozen install)
+        return {}
+    body = next(n for n in tree.body if isinstance(n, ast.ClassDef)).body
+    docs: dict[str, str] = {}
+    for node, after in zip(body, body[1:], strict=False):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+        ):
+            docs[node.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
+def document_fields(cls: T) -> T:
+    """Append an ``Args:`` section to ``cls``'s docstring with its own fields'
+    docstrings, for parsers that read only the class docstring (SAELens's)."""
+    lines = [
+        f"    {name}: {' '.join(doc.split())}"
+        for name, doc in field_docstrings(cls).items()
+    ]
+    if lines:
+        cls.__doc__ = f"{(cls.__doc__ or '').rstrip()}\n\nArgs:\n" + "\n".join(lines)
+    return cls
+
 
 ARCHITECTURE = "sign_aware_gated"
 SPARSITY_MODES = ("l1", "l0")
@@ -42,6 +82,7 @@ PLAIN_SETTINGS: dict[str, Any] = {
 }
 
 
+@document_fields
 @dataclass
 class SignAwareGatedSAEConfig(SAEConfig):
     """Inference config of the SA-GSAE."""
@@ -66,6 +107,7 @@ class SignAwareGatedSAEConfig(SAEConfig):
         super().__post_init__()
 
 
+@document_fields
 @dataclass(kw_only=True)
 class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     """Training config of the SA-GSAE.

@@ -8,9 +8,24 @@ Every saved SA-GSAE (inference or training) holds ``W_enc``, ``W_dec``,
 controller's state ``l0_controller``. Files written by
 earlier versions, whose tied training checkpoints held one ``threshold``, are
 upgraded on load (``upgrade_state_dict``).
+
+What ``SAE.load_from_disk`` (SAELens's entry point) can and cannot see:
+SAELens's reader (``read_sae_components_from_disk``) casts every stored tensor
+to the config's dtype before ``process_state_dict_for_loading`` calls
+``validate_state_dict``, so the stored dtype is lost. It still sees missing,
+unexpected and misshapen tensors, NaN and inf, an all-zero ``W_enc`` or
+``W_dec`` (what weights below 1 truncated to integers become) and negative
+thresholds; it cannot see an integer or bool tensor of other values (an int
+``W_enc`` of 0/1/-1 loads as those floats), nor a float64 tensor rounded by
+the cast. ``sae_lens_signaware.loading.load_sae`` reads the file's own dtypes
+first and refuses both, naming the file and the key; while it loads,
+``reading(path)`` makes the errors and warnings here name the file.
 """
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -24,9 +39,32 @@ THRESHOLDS = ("threshold_pos", "threshold_neg")
 CONTROLLER = "l0_controller"
 
 
+#: the file being loaded, named by ``validate_state_dict`` when not given one
+_SOURCE: ContextVar[str | None] = ContextVar("state_dict_source", default=None)
+
+
+@contextmanager
+def reading(source: str) -> Iterator[None]:
+    """Within: errors and warnings of ``validate_state_dict`` name ``source``."""
+    token = _SOURCE.set(source)
+    try:
+        yield
+    finally:
+        _SOURCE.reset(token)
+
+
 class NegativeThresholdWarning(UserWarning):
-    """A loaded threshold is below 0: the dead zone closes and the two gates of
-    a latent can open together (training clamps thresholds at 0)."""
+    """A loaded threshold is below 0 (training clamps thresholds at 0): a
+    warning, not an error, because the SAE still computes a defined function.
+
+    With a shared encoder both gates of latent i are open for
+    ``theta_pos < pi_gate < -theta_neg``, which happens only when
+    ``theta_pos + theta_neg < 0``; there ``f = relu(pi_mag) - relu(-pi_mag) =
+    pi_mag`` (at most one of the two terms is nonzero), so the latent is linear
+    in that band instead of having a dead zone. With per-sign encoders the two
+    sides are independent detectors and a negative threshold only lets a side
+    fire on a slightly negative pre-activation. Either way inference is well
+    defined; the sparsity the SAE was trained for is not."""
 
 
 def upgrade_state_dict(state_dict: dict[str, Any]) -> None:
@@ -72,7 +110,12 @@ def _tensor_problem(
     if tensor.device.type != "meta" and not bool(torch.isfinite(tensor).all()):
         bad = int((~torch.isfinite(tensor)).sum())
         return f"{name!r} has {bad} non-finite values (NaN or inf)"
-    if name in ("W_enc", "W_dec") and tensor.numel() and not bool(tensor.any()):
+    if (
+        name in ("W_enc", "W_dec")
+        and tensor.device.type != "meta"
+        and tensor.numel()
+        and not bool(tensor.any())
+    ):
         return f"{name!r} is all zeros (an integer tensor cast to float?)"
     return None
 
@@ -85,7 +128,9 @@ def validate_state_dict(
 ) -> None:
     """Raise ``StateDictError`` naming every missing, unexpected, non-float,
     misshapen, non-finite or all-zero tensor; warn (``NegativeThresholdWarning``)
-    about thresholds below 0."""
+    about thresholds below 0. ``source`` (else the file of ``reading``) is
+    named in both; meta tensors get the key and shape checks only."""
+    source = source if source is not None else _SOURCE.get()
     expected = expected_shapes(cfg, training)
     problems = [
         f"missing tensor {name!r}" for name in expected if name not in state_dict
@@ -99,13 +144,25 @@ def validate_state_dict(
             problems.append(problem)
     if problems:
         raise StateDictError(problems, source)
-    for name in THRESHOLDS:
-        threshold = state_dict[name]
-        if threshold.device.type != "meta" and bool((threshold < 0).any()):
+    pos, neg = (state_dict[name] for name in THRESHOLDS)
+    if pos.device.type == "meta" or neg.device.type == "meta":
+        return
+    if getattr(cfg, "sign_encoders", "shared") == "per_sign":
+        effect = "those sides fire on negative pre-activations"
+    elif not getattr(cfg, "two_sided", True):
+        effect = "those gates open on negative pre-activations"
+    else:
+        both_open = int((pos + neg < 0).sum())
+        effect = (
+            f"{both_open} latents have threshold_pos + threshold_neg < 0, where "
+            "both gates open at once and the latent is linear (no dead zone)"
+        )
+    for name, threshold in zip(THRESHOLDS, (pos, neg), strict=True):
+        if bool((threshold < 0).any()):
             warnings.warn(
                 f"{name} has {int((threshold < 0).sum())} negative values"
                 + (f" in {source}" if source else "")
-                + ": the dead zone of those latents is closed",
+                + f": {effect} (training keeps thresholds >= 0)",
                 NegativeThresholdWarning,
                 stacklevel=3,
             )

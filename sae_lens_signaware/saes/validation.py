@@ -19,6 +19,7 @@ later is checked too:
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from typing import Any, Literal, Union  # noqa: TID251 (compared at runtime)
@@ -144,3 +145,46 @@ def check_sae_fields(cfg: Any) -> None:
     target = getattr(cfg, "target_l0", None)
     if _is_number(target) and target > cfg.d_sae:
         raise _fail(cfg, "target_l0", target, f"at most d_sae={cfg.d_sae}")
+    check_memory(cfg)
+
+
+#: bytes per parameter a training run holds: the value, its gradient and
+#: Adam's two moments
+TRAINING_COPIES = 4
+
+
+def device_memory(device: str) -> int | None:
+    """Total memory of ``device`` in bytes (the machine's RAM for the CPU), if known."""
+    kind = torch.device(device).type
+    if kind == "cuda":
+        if not torch.cuda.is_available():
+            return None
+        index = torch.device(device).index or 0
+        return int(torch.cuda.get_device_properties(index).total_memory)
+    if kind == "cpu":
+        try:
+            return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+        except (ValueError, OSError, AttributeError):
+            return None
+    return None
+
+
+def check_memory(cfg: Any) -> None:
+    """Refuse a width whose parameters cannot fit the config's device, with the
+    figures: ``W_enc`` and ``W_dec`` (and ``W_enc_neg`` per-sign), times
+    ``TRAINING_COPIES`` for a training config, before anything is allocated."""
+    if cfg.dtype not in DTYPES:
+        return
+    matrices = 3 if getattr(cfg, "sign_encoders", "shared") == "per_sign" else 2
+    n_params = matrices * cfg.d_in * cfg.d_sae + 8 * cfg.d_sae + cfg.d_in
+    copies = TRAINING_COPIES if hasattr(cfg, "decoder_init_norm") else 1
+    element = torch.empty((), dtype=getattr(torch, cfg.dtype)).element_size()
+    need = n_params * element * copies
+    have = device_memory(cfg.device)
+    if have is not None and need > have:
+        what = "with gradients and Adam's moments" if copies > 1 else "of parameters"
+        raise ValueError(
+            f"{type(cfg).__name__}.d_sae={cfg.d_sae} (d_in={cfg.d_in}) needs about "
+            f"{need / 2**30:,.1f} GiB {what} on {cfg.device}, which has "
+            f"{have / 2**30:,.1f} GiB; choose a smaller d_sae"
+        )

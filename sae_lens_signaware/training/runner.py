@@ -33,7 +33,7 @@ from sae_lens.training.types import DataProvider
 from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.checks import check_d_in, check_run_config
-from sae_lens_signaware.distributed import is_main_process
+from sae_lens_signaware.distributed import broadcast_object, is_main_process
 from sae_lens_signaware.models import model_not_found
 from sae_lens_signaware.outputs import OutputFolder, check_output_path
 from sae_lens_signaware.training.data_parallel import DataParallelRunnerMixin
@@ -197,23 +197,29 @@ class SignAwareTrainingRunner(DataParallelRunnerMixin):
                 raise
 
     def _save_progress(self, trainer: Trainer, step: int) -> TrainingInterrupted:
+        """Write the progress checkpoint (rank 0) and return the interrupt naming
+        it; under ``torch.distributed`` rank 0 broadcasts the path it saved (or
+        None), so every rank reports the same checkpoint."""
         if self.cfg.checkpoint_path is None:
             logger.warning("interrupted after %d steps; no checkpoint_path", step)
             return TrainingInterrupted(step)
-        logger.warning("interrupted after %d steps, saving progress", step)
+        saved: str | None = None
+        if is_main_process():
+            logger.warning("interrupted after %d steps, saving progress", step)
         name = str(trainer.n_training_samples)
-        trainer.save_checkpoint(checkpoint_name=name)
-        saved = trainer.last_checkpoint
-        if saved is None or saved.name != name:
-            error = trainer.checkpoint_errors[-1] if trainer.checkpoint_errors else None
-            logger.error(
-                "could not save the progress checkpoint (%s); the newest whole "
-                "checkpoint is %s",
-                error,
-                saved,
-            )
-            return TrainingInterrupted(step, None if saved is None else str(saved))
-        return TrainingInterrupted(step, str(saved))
+        trainer.save_checkpoint(checkpoint_name=name)  # only rank 0 writes
+        if is_main_process():
+            last = trainer.last_checkpoint
+            if last is None or last.name != name:
+                errors = trainer.checkpoint_errors
+                logger.error(
+                    "could not save the progress checkpoint (%s); the newest whole "
+                    "checkpoint is %s",
+                    errors[-1] if errors else None,
+                    last,
+                )
+            saved = None if last is None else str(last)
+        return TrainingInterrupted(step, broadcast_object(saved))
 
     def save_final_sae(
         self,

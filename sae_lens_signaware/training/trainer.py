@@ -105,6 +105,17 @@ class Trainer(DataParallelMixin):
         self.stop_request = StopRequest()
         self.last_checkpoint: Path | None = None
         self.checkpoint_errors: list[OSError] = []
+        self._pbar: Any = None  # the bar of fit(), once a step has shown it
+
+    def fit(self) -> Any:
+        try:
+            return super().fit()
+        except BaseException:
+            # an interrupt or error: close the bar now, else tqdm redraws it at
+            # exit, below the command's last line (``interrupted: ...``)
+            if self._pbar is not None:
+                self._pbar.close()
+            raise
 
     def save_trainer_state(self, checkpoint_path: Path) -> None:
         super().save_trainer_state(checkpoint_path)
@@ -169,6 +180,7 @@ class Trainer(DataParallelMixin):
         """Advance the bar by every step's tokens (upstream moves it every 100
         steps, so it stopped short of its end), and every ``update_interval``
         steps, and at the end, show the step and the losses."""
+        self._pbar = pbar
         pbar.unit = " tokens"
         pbar.update(self.cfg.train_batch_size_samples)
         done = self.n_training_samples >= self.cfg.total_training_samples
