@@ -15,7 +15,9 @@ its top, so ``--help`` answers without loading torch.
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -92,11 +94,21 @@ def command_parser(command: Command, module: Any) -> argparse.ArgumentParser:
     return parser
 
 
+def terminate_as_interrupt() -> None:
+    """SIGTERM raises KeyboardInterrupt, as Ctrl-C does, for the whole command
+    (training installs its own handlers and restores this one), so that a
+    command stopped while it loads or saves ends with one ``interrupted:``
+    line and exit 130 too. Only in the main thread, where Python allows it."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the command ``argv`` names (``sys.argv`` by default). Returns nothing:
     the console script exits with ``main()``'s value, so a result would become
     an exit status; a command's own ``run`` returns its result."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    terminate_as_interrupt()
     available = commands()
     parser = build_parser(available)
     by_name = {c.name: c for c in available}

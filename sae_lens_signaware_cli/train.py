@@ -101,6 +101,9 @@ def run_passthrough(argv: Sequence[str]) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> Any:
     """``python -m sae_lens_signaware_cli.train ARGS`` (what torchrun starts)."""
+    from sae_lens_signaware_cli.cli import terminate_as_interrupt
+
+    terminate_as_interrupt()
     return run_passthrough(sys.argv[1:] if argv is None else argv)
 
 

@@ -43,6 +43,7 @@ def small_signed_sae(train_acts: torch.Tensor) -> SAE[Any]:
         )
         with torch.random.fork_rng():
             trained, _ = train_on_cached(cfg, train_acts, TrainSettings(n_steps=STEPS))
+        trained.cfg.metadata.hook_name = HOOK  # where train_acts came from
         with tempfile.TemporaryDirectory() as tmp:
             trained.save_inference_model(tmp)
             _CACHE[key] = SAE.load_from_disk(tmp).eval()

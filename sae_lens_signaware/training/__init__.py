@@ -6,6 +6,10 @@
   outside L0 controller (``L0Target``) and ``b_dec`` initialisation.
 - ``cached``: ``train_on_cached``, any SAELens training SAE on a tensor of
   activations.
+- ``multi``: ``train_many``, many SAEs from one activation stream (SAELens's
+  multi-SAE runner with seeding, atomic output and clean interrupts).
+- reliability: ``guards`` (NaN/inf), ``interrupts`` (Ctrl-C, SIGTERM),
+  ``checkpoints`` (written whole), ``data_parallel`` (``torch.distributed``).
 """
 
 from sae_lens_signaware.training.cached import TrainSettings, train_on_cached

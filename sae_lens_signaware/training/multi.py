@@ -21,8 +21,9 @@ architectures) on one pass of the model per batch. Around the upstream runner:
   ``training.trainer.Trainer`` does): the signal only sets a flag, the step
   finishes, a whole progress checkpoint is written if ``checkpoint_path`` is
   set, and ``TrainingInterrupted`` (a ``KeyboardInterrupt``) says where; the
-  output folder is rolled back. Upstream's handler raises from inside whatever
-  runs, and its ``InterruptedException`` ended the command with a traceback;
+  output folder is rolled back. Upstream's handler raises
+  ``InterruptedException`` from inside whatever runs (half an optimizer step,
+  half a checkpoint) and is never uninstalled;
 - checkpoints are written whole (``training/checkpoints.py``), and the
   progress bar advances every step to its end, each SAE's number labelled as
   its loss (``loss[l0_4] 12.3``; upstream's ``l0_4: 12.3`` reads as an L0).
