@@ -1,5 +1,3 @@
-import importlib
-
 import pytest
 import torch
 from sae_lens import (
@@ -9,9 +7,7 @@ from sae_lens import (
     GatedTrainingSAE,
     GatedTrainingSAEConfig,
 )
-from sae_lens.registry import get_sae_class, get_sae_training_class
 
-import sae_lens_signaware
 from sae_lens_signaware import (
     SignAwareGatedSAE,
     SignAwareGatedSAEConfig,
@@ -25,18 +21,6 @@ from tests.helpers import (
     trained_like_sae,
     training_cfg,
 )
-
-
-def test_import_registers_and_reload_is_harmless() -> None:
-    assert get_sae_class("sign_aware_gated")[0].__name__ == "SignAwareGatedSAE"
-    assert (
-        get_sae_training_class("sign_aware_gated")[0].__name__
-        == "SignAwareGatedTrainingSAE"
-    )
-    importlib.import_module("sae_lens_signaware")
-    reloaded = importlib.reload(sae_lens_signaware)
-    reloaded.register()
-    assert get_sae_class("sign_aware_gated")[0].__name__ == "SignAwareGatedSAE"
 
 
 def test_latents_fire_with_both_signs() -> None:
