@@ -16,6 +16,7 @@ import shutil
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from sae_lens_signaware.distributed import is_main_process
 from sae_lens_signaware.outputs import TMP_MARK, clean_leftovers
@@ -67,3 +68,22 @@ def try_write_checkpoint(
             error,
         )
         return None, error
+
+
+class CheckpointRecord(Protocol):
+    """Where a trainer keeps its newest whole checkpoint and its write errors."""
+
+    last_checkpoint: Path | None
+    checkpoint_errors: list[OSError]
+
+
+def record_checkpoint(
+    trainer: CheckpointRecord, save: Callable[[str], None], base: str | Path, name: str
+) -> None:
+    """``try_write_checkpoint``, remembering on ``trainer`` the checkpoint written
+    (``last_checkpoint``) or the error (``checkpoint_errors``)."""
+    path, error = try_write_checkpoint(save, base, name)
+    if error is not None:
+        trainer.checkpoint_errors.append(error)
+    elif path is not None:
+        trainer.last_checkpoint = path

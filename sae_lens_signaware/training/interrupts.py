@@ -7,11 +7,18 @@ where every counter, the optimizer and the SAE agree, and raises
 ``TrainingInterrupted``. A second signal raises ``KeyboardInterrupt`` at once.
 """
 
+import logging
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
+from typing import Any, Protocol
+
+from sae_lens_signaware.distributed import broadcast_object, is_main_process
+
+logger = logging.getLogger(__name__)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -65,3 +72,65 @@ def stop_on_signals(request: StopRequest) -> Iterator[StopRequest]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+class InterruptibleTrainer(Protocol):
+    """What ``fit_until_interrupted`` needs of a trainer (ours and the sweep's)."""
+
+    stop_request: StopRequest
+    last_checkpoint: Path | None
+    checkpoint_errors: list[OSError]
+    n_training_samples: int
+
+    def fit(self) -> Any: ...
+
+    def save_checkpoint(self, checkpoint_name: str) -> None: ...
+
+
+def fit_until_interrupted(
+    trainer: InterruptibleTrainer, checkpoint_path: str | None
+) -> Any:
+    """``trainer.fit()``; on Ctrl-C or SIGTERM stop between two steps, write a
+    whole progress checkpoint under ``checkpoint_path`` (if set) and raise
+    ``TrainingInterrupted`` naming it. A second signal stops at once
+    (``KeyboardInterrupt``), with no progress checkpoint."""
+    with stop_on_signals(trainer.stop_request):
+        try:
+            return trainer.fit()
+        except TrainingInterrupted as stop:
+            raise save_progress(trainer, stop.step, checkpoint_path) from None
+        except KeyboardInterrupt:
+            logger.warning(
+                "interrupted inside a step: no progress checkpoint "
+                "(the newest whole one is %s)",
+                trainer.last_checkpoint,
+            )
+            raise
+
+
+def save_progress(
+    trainer: InterruptibleTrainer, step: int, checkpoint_path: str | None
+) -> TrainingInterrupted:
+    """Write the progress checkpoint (rank 0 writes) and return the interrupt
+    naming it; under ``torch.distributed`` rank 0 broadcasts the path it saved
+    (or None), so that every rank reports the same checkpoint."""
+    if checkpoint_path is None:
+        logger.warning("interrupted after %d steps; no checkpoint_path", step)
+        return TrainingInterrupted(step)
+    saved: str | None = None
+    if is_main_process():
+        logger.warning("interrupted after %d steps, saving progress", step)
+    name = str(trainer.n_training_samples)
+    trainer.save_checkpoint(checkpoint_name=name)
+    if is_main_process():
+        last = trainer.last_checkpoint
+        if last is None or last.name != name:
+            errors = trainer.checkpoint_errors
+            logger.error(
+                "could not save the progress checkpoint (%s); the newest whole "
+                "checkpoint is %s",
+                errors[-1] if errors else None,
+                last,
+            )
+        saved = None if last is None else str(last)
+    return TrainingInterrupted(step, broadcast_object(saved))

@@ -56,13 +56,14 @@ from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.checks import check_d_in, check_run_config
 from sae_lens_signaware.outputs import atomic_output, check_output_path
-from sae_lens_signaware.training.checkpoints import try_write_checkpoint
+from sae_lens_signaware.training.checkpoints import record_checkpoint
 from sae_lens_signaware.training.guards import check_finite_sae
 from sae_lens_signaware.training.interrupts import (
     StopRequest,
     TrainingInterrupted,
-    stop_on_signals,
+    fit_until_interrupted,
 )
+from sae_lens_signaware.training.runner import start_wandb
 
 logger = logging.getLogger(__name__)
 
@@ -167,11 +168,7 @@ class MultiTrainer(MultiSAETrainer):
         def save(name: str) -> None:
             super(MultiTrainer, self).save_checkpoint(name, wandb_aliases)
 
-        path, error = try_write_checkpoint(save, base, checkpoint_name)
-        if error is not None:
-            self.checkpoint_errors.append(error)
-        elif path is not None:
-            self.last_checkpoint = path
+        record_checkpoint(self, save, base, checkpoint_name)
 
     @torch.no_grad()
     def _update_pbar(
@@ -207,16 +204,7 @@ class MultiRunner(MultiSAETrainingRunner):
 
     def run(self) -> dict[str, TrainingSAE[Any]]:
         self._set_sae_metadata()
-        if self.cfg.logger.log_to_wandb:
-            import wandb
-
-            wandb.init(
-                project=self.cfg.logger.wandb_project,
-                entity=self.cfg.logger.wandb_entity,
-                config=self.cfg.to_dict(),
-                name=self.cfg.logger.run_name,
-                id=self.cfg.logger.wandb_id,
-            )
+        start_wandb(self.cfg)
         data_provider: MultiHookDataProvider = (
             self.activations_store.get_multi_hook_data_loader()
         )
@@ -256,45 +244,13 @@ class MultiRunner(MultiSAETrainingRunner):
     def _run_with_interruption_handling(
         self, trainer: MultiSAETrainer
     ) -> dict[str, TrainingSAE[Any]]:
-        """Train; on Ctrl-C or SIGTERM stop between two steps and save progress.
-
-        The signal only sets ``trainer.stop_request``; the step finishes, then
-        the whole checkpoint (every SAE's weights, sparsity and trainer state,
-        the store state, the runner config) is written if ``checkpoint_path``
-        is set, and ``TrainingInterrupted`` names it. A second signal stops at
-        once (``KeyboardInterrupt``), without a progress checkpoint.
-        """
+        """Train; on Ctrl-C or SIGTERM stop between two steps and save progress
+        (``interrupts.fit_until_interrupted``): the signal only sets
+        ``trainer.stop_request``; the step finishes, then the whole checkpoint
+        (every SAE's weights, sparsity and trainer state, the store state, the
+        runner config) is written if ``checkpoint_path`` is set."""
         assert isinstance(trainer, MultiTrainer)
-        with stop_on_signals(trainer.stop_request):
-            try:
-                return trainer.fit()
-            except TrainingInterrupted as stop:
-                raise self._save_progress(trainer, stop.step) from None
-            except KeyboardInterrupt:
-                logger.warning(
-                    "interrupted inside a step: no progress checkpoint "
-                    "(the newest whole one is %s)",
-                    trainer.last_checkpoint,
-                )
-                raise
-
-    def _save_progress(self, trainer: MultiTrainer, step: int) -> TrainingInterrupted:
-        if self.cfg.checkpoint_path is None:
-            logger.warning("interrupted after %d steps; no checkpoint_path", step)
-            return TrainingInterrupted(step)
-        logger.warning("interrupted after %d steps, saving progress", step)
-        name = str(trainer.n_training_samples)
-        trainer.save_checkpoint(checkpoint_name=name)
-        saved = trainer.last_checkpoint
-        if saved is None or saved.name != name:
-            errors = trainer.checkpoint_errors
-            logger.error(
-                "could not save the progress checkpoint (%s); the newest whole "
-                "checkpoint is %s",
-                errors[-1] if errors else None,
-                saved,
-            )
-        return TrainingInterrupted(step, None if saved is None else str(saved))
+        return fit_until_interrupted(trainer, self.cfg.checkpoint_path)
 
 
 def seeded_saes(cfg: MultiSAETrainingRunnerConfig) -> dict[str, TrainingSAE[Any]]:

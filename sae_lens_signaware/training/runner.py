@@ -33,12 +33,12 @@ from sae_lens.training.types import DataProvider
 from transformer_lens.hook_points import HookedRootModule
 
 from sae_lens_signaware.checks import check_d_in, check_run_config
-from sae_lens_signaware.distributed import broadcast_object, is_main_process
+from sae_lens_signaware.distributed import is_main_process
 from sae_lens_signaware.models import model_not_found
 from sae_lens_signaware.outputs import OutputFolder, check_output_path
 from sae_lens_signaware.training.data_parallel import DataParallelRunnerMixin
 from sae_lens_signaware.training.guards import check_finite_sae
-from sae_lens_signaware.training.interrupts import TrainingInterrupted, stop_on_signals
+from sae_lens_signaware.training.interrupts import fit_until_interrupted
 from sae_lens_signaware.training.trainer import StepCallback, Trainer
 
 logger = logging.getLogger(__name__)
@@ -110,16 +110,7 @@ class SignAwareTrainingRunner(DataParallelRunnerMixin):
 
     def run(self) -> TrainingSAE[Any]:
         self._set_sae_metadata()
-        if self.cfg.logger.log_to_wandb:
-            import wandb
-
-            wandb.init(
-                project=self.cfg.logger.wandb_project,
-                entity=self.cfg.logger.wandb_entity,
-                config=self.cfg.to_dict(),
-                name=self.cfg.logger.run_name,
-                id=self.cfg.logger.wandb_id,
-            )
+        start_wandb(self.cfg)
         data_provider: DataProvider = self.activations_store
         if self.cfg.prefetch_llm_batches:
             prefetch = self.cfg.prefetch_llm_batches
@@ -172,7 +163,8 @@ class SignAwareTrainingRunner(DataParallelRunnerMixin):
     def run_trainer_with_interruption_handling(
         self, trainer: SAETrainer[TrainingSAE[TrainingSAEConfig], TrainingSAEConfig]
     ) -> TrainingSAE[Any]:
-        """Train; on Ctrl-C or SIGTERM stop between two steps and save progress.
+        """Train; on Ctrl-C or SIGTERM stop between two steps and save progress
+        (``interrupts.fit_until_interrupted``).
 
         Upstream's handler raises inside whatever is running and then calls the
         runner's ``save_checkpoint`` (activation-store state and runner config
@@ -183,43 +175,7 @@ class SignAwareTrainingRunner(DataParallelRunnerMixin):
         trainer state, then this runner's store state and config) is written.
         """
         assert isinstance(trainer, Trainer)
-        with stop_on_signals(trainer.stop_request):
-            try:
-                return trainer.fit()
-            except TrainingInterrupted as stop:
-                raise self._save_progress(trainer, stop.step) from None
-            except KeyboardInterrupt:
-                logger.warning(
-                    "interrupted inside a step: no progress checkpoint "
-                    "(the newest whole one is %s)",
-                    trainer.last_checkpoint,
-                )
-                raise
-
-    def _save_progress(self, trainer: Trainer, step: int) -> TrainingInterrupted:
-        """Write the progress checkpoint (rank 0) and return the interrupt naming
-        it; under ``torch.distributed`` rank 0 broadcasts the path it saved (or
-        None), so every rank reports the same checkpoint."""
-        if self.cfg.checkpoint_path is None:
-            logger.warning("interrupted after %d steps; no checkpoint_path", step)
-            return TrainingInterrupted(step)
-        saved: str | None = None
-        if is_main_process():
-            logger.warning("interrupted after %d steps, saving progress", step)
-        name = str(trainer.n_training_samples)
-        trainer.save_checkpoint(checkpoint_name=name)  # only rank 0 writes
-        if is_main_process():
-            last = trainer.last_checkpoint
-            if last is None or last.name != name:
-                errors = trainer.checkpoint_errors
-                logger.error(
-                    "could not save the progress checkpoint (%s); the newest whole "
-                    "checkpoint is %s",
-                    errors[-1] if errors else None,
-                    last,
-                )
-            saved = None if last is None else str(last)
-        return TrainingInterrupted(step, broadcast_object(saved))
+        return fit_until_interrupted(trainer, self.cfg.checkpoint_path)
 
     def save_final_sae(
         self,
@@ -236,6 +192,21 @@ class SignAwareTrainingRunner(DataParallelRunnerMixin):
             return
         super().save_final_sae(sae, str(folder.staging), log_feature_sparsity)
         folder.publish()
+
+
+def start_wandb(cfg: Any) -> None:
+    """``wandb.init`` from a runner config that logs to wandb, as upstream's
+    ``run`` does (the runners here mirror it)."""
+    if cfg.logger.log_to_wandb:
+        import wandb
+
+        wandb.init(
+            project=cfg.logger.wandb_project,
+            entity=cfg.logger.wandb_entity,
+            config=cfg.to_dict(),
+            name=cfg.logger.run_name,
+            id=cfg.logger.wandb_id,
+        )
 
 
 def run_training(

@@ -36,7 +36,7 @@ from sae_lens_signaware.distributed import all_reduce_, any_rank, is_main_proces
 from sae_lens_signaware.errors import NonFiniteTrainingError
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
-from sae_lens_signaware.training.checkpoints import try_write_checkpoint
+from sae_lens_signaware.training.checkpoints import record_checkpoint
 from sae_lens_signaware.training.data_parallel import DataParallelMixin
 from sae_lens_signaware.training.guards import FiniteBatches, FiniteGuard
 from sae_lens_signaware.training.interrupts import StopRequest, TrainingInterrupted
@@ -156,11 +156,7 @@ class Trainer(DataParallelMixin):
         def save(name: str) -> None:
             super(Trainer, self).save_checkpoint(name, base, wandb_aliases)
 
-        path, error = try_write_checkpoint(save, base, checkpoint_name)
-        if error is not None:
-            self.checkpoint_errors.append(error)
-        elif path is not None:
-            self.last_checkpoint = path
+        record_checkpoint(self, save, base, checkpoint_name)
 
     @torch.no_grad()
     def get_coefficients(self) -> dict[str, float]:
