@@ -32,6 +32,7 @@ CONFIG_FIELDS = (
     "d_in",
     "d_sae",
     "two_sided",
+    "sign_encoders",
     "dtype",
     "apply_b_dec_to_input",
     "normalize_activations",
