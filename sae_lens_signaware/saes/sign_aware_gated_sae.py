@@ -406,6 +406,9 @@ class SignAwareGatedTrainingSAE(
                 b_aux=b_aux,
             )
         thetas = torch.cat([theta_pos, theta_neg])
+        W_dec2 = torch.cat([self.W_dec, -self.W_dec])
+        # one copy of the mirrored decoder when the auxiliary loss sees W_dec itself
+        W_aux2 = torch.cat([W_aux, -W_aux]) if W_aux is not self.W_dec else W_dec2
         return StepTensors(
             sae_in=self.process_sae_in(sae_in),
             W_enc=torch.cat([self.W_enc, self.W_enc_neg], dim=1),
@@ -414,8 +417,8 @@ class SignAwareGatedTrainingSAE(
             r_mag=torch.cat([self.r_mag, self.r_mag_neg]),
             theta_pos=thetas,
             theta_neg=thetas,
-            W_dec=torch.cat([self.W_dec, -self.W_dec]),
-            W_aux=torch.cat([W_aux, -W_aux]),
+            W_dec=W_dec2,
+            W_aux=W_aux2,
             b_aux=b_aux,
         )
 
