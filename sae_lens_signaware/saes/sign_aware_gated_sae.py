@@ -465,12 +465,10 @@ class SignAwareGatedTrainingSAE(
                 self.cfg.target_l0_gain,
                 self.cfg.target_l0_proportional,
             )
-        if sides is not None:
-            pos_fired, neg_fired = (sides != 0).chunk(2, dim=-1)
-        else:
-            pos_fired, neg_fired = acts > 0, acts < 0
-        output.metrics["l0_positive"] = lambda: pos_fired.float().sum(-1).mean()
-        output.metrics["l0_negative"] = lambda: neg_fired.float().sum(-1).mean()
+        pos, neg = sides.chunk(2, dim=-1) if sides is not None else (acts, -acts)
+        # lazy, as SAELens's metrics: computed on logging steps only
+        output.metrics["l0_positive"] = lambda: (pos > 0).float().sum(-1).mean()
+        output.metrics["l0_negative"] = lambda: (neg > 0).float().sum(-1).mean()
         output.metrics["threshold_resets"] = n_reset
         output.metrics["threshold_mean"] = lambda: self.thresholds()[0].mean()
         return output
