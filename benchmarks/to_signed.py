@@ -8,9 +8,11 @@ Trains JumpReLU (2H) and BatchTopK (2H) as issue 17's frame trains every
 architecture (``quality_frame.py``: SAELens's trainer on cached activations,
 ``b_dec`` at the mean, the same lr schedule), saves each for inference
 (BatchTopK as SAELens's JumpReLU), and converts it with ``to_signed`` at each
-cut. For each cut: the signed SAE's latents, the pairs merged, and the change
-in explained variance (report half of the validation tokens) and CE loss score
-(32k validation tokens) against the source SAE. The round trip
+cut, twice: with the pairs' shared directions split evenly (no data) and
+weighted by what each latent carries on 262k training tokens (``acts``). For
+each: the signed SAE's latents, the pairs merged, and the change in explained
+variance (report half of the validation tokens) and CE loss score (32k
+validation tokens) against the source SAE. The round trip
 ``to_signed(to_jumprelu(sa))`` of the frame's SA-GSAEs is checked too.
 """
 
@@ -106,10 +108,11 @@ def main() -> None:
         }
 
     results: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(args).items()}}
+    weigh_on = acts["train"][:262_144]
     print(
         f"| source ({args.cell}, T {args.target:g}, {args.budget / 1e6:g}M) | cut | "
-        "latents | pairs merged | L0 | EV | dEV | CE score | dCE |\n"
-        "|---|---|---|---|---|---|---|---|---|",
+        "directions | latents | pairs merged | L0 | EV | dEV | CE score | dCE |\n"
+        "|---|---|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     for name, arch in SOURCES.items():
@@ -118,22 +121,31 @@ def main() -> None:
         base = measure(source)
         rows = [{"cut": None, "pairs_merged": 0, **base}]
         print(
-            f"| {arch.label} | source | {base['d_sae']} | 0 | {base['l0']:.2f} | "
+            f"| {arch.label} | source | | {base['d_sae']} | 0 | {base['l0']:.2f} | "
             f"{base['explained_variance']:.4f} | | {base['ce_loss_score']:.4f} | |",
             flush=True,
         )
         for cut in args.cuts:
-            signed = to_signed(source, cut=cut)
-            m = measure(signed.sae)
-            d_ev = m["explained_variance"] - base["explained_variance"]
-            d_ce = m["ce_loss_score"] - base["ce_loss_score"]
-            rows.append({"cut": cut, "pairs_merged": signed.n_merged, **m})
-            print(
-                f"| {arch.label} | {cut:g} | {m['d_sae']} | {signed.n_merged} | "
-                f"{m['l0']:.2f} | {m['explained_variance']:.4f} | {d_ev:+.4f} | "
-                f"{m['ce_loss_score']:.4f} | {d_ce:+.4f} |",
-                flush=True,
-            )
+            for how, weights in (("even", None), ("weighted", weigh_on)):
+                signed = to_signed(source, cut=cut, acts=weights)
+                m = measure(signed.sae)
+                d_ev = m["explained_variance"] - base["explained_variance"]
+                d_ce = m["ce_loss_score"] - base["ce_loss_score"]
+                rows.append(
+                    {
+                        "cut": cut,
+                        "directions": how,
+                        "pairs_merged": signed.n_merged,
+                        **m,
+                    }
+                )
+                print(
+                    f"| {arch.label} | {cut:g} | {how} | {m['d_sae']} | "
+                    f"{signed.n_merged} | {m['l0']:.2f} | "
+                    f"{m['explained_variance']:.4f} | {d_ev:+.4f} | "
+                    f"{m['ce_loss_score']:.4f} | {d_ce:+.4f} |",
+                    flush=True,
+                )
         results[name] = {"rows": rows, "seconds": time.perf_counter() - start}
     x = report[:8192]
     for name, arch in ROUND_TRIP.items():

@@ -17,7 +17,11 @@ unit rows), and each side's magnitude scaled by its row's length along ``u``
 (``a_j = d_j . u``, ``a_k = -d_k . u``), so that ``a_j u`` and ``-a_k u`` stand for
 ``d_j`` and ``d_k``. The merge is exact when the rows are exactly antipodal
 (``d_k = -c d_j``, ``c > 0``), as in a ``to_jumprelu`` export, and otherwise
-replaces each row by its projection on ``u``. An unpaired latent keeps its row
+replaces each row by its projection on ``u``. Given activations (``acts``),
+``u`` is instead the direction that loses the least reconstruction energy:
+the top eigenvector of ``E_j n_j n_j^T + E_k n_k n_k^T`` (``E``: each latent's
+summed ``||f d||^2`` on ``acts``), which leans towards the latent that carries
+more. An unpaired latent keeps its row
 and becomes a signed latent with the negative side closed (no encoder column,
 ``b_gate_neg = -1`` below ``threshold_neg = 0``: it never opens). Nothing else
 changes (``b_dec``, ``apply_b_dec_to_input``, the activation normalisation), so
@@ -131,10 +135,47 @@ def antipodal_pairs(
     return pairs, cosines
 
 
-def to_signed(sae: SAE[Any], cut: float = DEFAULT_CUT) -> SignedConversion:
+def merged_direction(
+    n_j: torch.Tensor, n_k: torch.Tensor, e_j: float = 1.0, e_k: float = 1.0
+) -> torch.Tensor:
+    """The unit row ``u`` a merged pair shares: the top eigenvector of
+    ``e_j n_j n_j^T + e_k n_k n_k^T`` in the plane of ``n_j`` and ``-n_k``,
+    oriented along ``n_j`` (with equal weights, ``normalize(n_j - n_k)``)."""
+    v2 = -n_k
+    c = float(v2 @ n_j)
+    rest = v2 - c * n_j
+    s = float(rest.norm())
+    if s < 1e-12:  # exactly antipodal
+        return n_j.clone()
+    e2 = rest / s
+    m = torch.tensor(
+        [[e_j + e_k * c * c, e_k * c * s], [e_k * c * s, e_k * s * s]],
+        dtype=torch.float64,
+    )
+    _, vectors = torch.linalg.eigh(m)
+    a, b = (float(v) for v in vectors[:, -1])
+    u = a * n_j + b * e2.to(n_j)
+    return u / u.norm() * (1.0 if float(u @ n_j) >= 0 else -1.0)
+
+
+def side_energies(sae: SAE[Any], acts: torch.Tensor) -> torch.Tensor:
+    """Each latent's summed ``||f_j d_j||^2`` over ``acts`` (float64)."""
+    total = torch.zeros(sae.cfg.d_sae, dtype=torch.float64)
+    norms = sae.W_dec.detach().double().pow(2).sum(-1).cpu()
+    with torch.no_grad():
+        for batch in acts.split(8192):
+            f = sae.encode(batch.to(sae.device)).double().cpu()
+            total += f.pow(2).sum(0) * norms
+    return total
+
+
+def to_signed(
+    sae: SAE[Any], cut: float = DEFAULT_CUT, acts: torch.Tensor | None = None
+) -> SignedConversion:
     """A per-sign SA-GSAE from ``sae`` (JumpReLU form or Gated): antipodal decoder
     pairs with ``cos <= -cut`` merged into signed latents, the rest kept with
-    their negative side closed (see the module docstring)."""
+    their negative side closed; ``acts`` (hook activations) weigh each pair's
+    shared direction by what each latent carries (see the module docstring)."""
     if not (math.isfinite(cut) and 0 < cut <= 1):
         raise ValueError(f"cut must be in (0, 1], got {cut!r}")
     for name, param in sae.named_parameters():
@@ -142,6 +183,7 @@ def to_signed(sae: SAE[Any], cut: float = DEFAULT_CUT) -> SignedConversion:
             raise ValueError(f"cannot convert an SAE with non-finite {name!r}")
     src = sides_of(sae)
     pairs, cosines = antipodal_pairs(src.W_dec, cut)
+    energy = None if acts is None else side_energies(sae, acts)
     partner = dict(pairs)
     merged_away = {k for _, k in pairs}
     cos_of = dict(zip((j for j, _ in pairs), cosines, strict=True))
@@ -171,7 +213,10 @@ def to_signed(sae: SAE[Any], cut: float = DEFAULT_CUT) -> SignedConversion:
         pair_rows[i, 1], pair_cos[i] = k, cos_of[j]
         n_j = torch.nn.functional.normalize(src.W_dec[j], dim=0)
         n_k = torch.nn.functional.normalize(src.W_dec[k], dim=0)
-        u = torch.nn.functional.normalize(n_j - n_k, dim=0)
+        if energy is None:
+            u = torch.nn.functional.normalize(n_j - n_k, dim=0)
+        else:
+            u = merged_direction(n_j, n_k, float(energy[j]), float(energy[k]))
         a_j, a_k = float(src.W_dec[j] @ u), float(-(src.W_dec[k] @ u))
         out["W_dec"][i] = u
         out["r_mag"][i] += math.log(a_j)

@@ -102,3 +102,40 @@ def test_a_converted_sae_saves_and_loads(tmp_path) -> None:
     x = torch.randn(64, 16)
     assert torch.equal(loaded(x), signed(x))
     assert loaded.cfg.metadata.signed_pairs_merged == 32
+
+
+def test_the_merged_direction_leans_to_the_latent_that_carries_more() -> None:
+    from sae_lens_signaware.convert.signed import merged_direction
+
+    n_j = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    n_k = torch.nn.functional.normalize(
+        torch.tensor([-1.0, 0.3], dtype=torch.float64), dim=0
+    )
+    even = merged_direction(n_j, n_k)
+    torch.testing.assert_close(even, torch.nn.functional.normalize(n_j - n_k, dim=0))
+    heavy_j = merged_direction(n_j, n_k, 100.0, 1.0)
+    heavy_k = merged_direction(n_j, n_k, 1.0, 100.0)
+    assert heavy_j @ n_j > even @ n_j > heavy_k @ n_j
+    assert -(heavy_k @ n_k) > -(even @ n_k)
+    exact = merged_direction(n_j, -n_j, 3.0, 1.0)
+    torch.testing.assert_close(exact, n_j)
+
+
+def test_weighting_by_activations_loses_less_than_the_even_split() -> None:
+    torch.manual_seed(0)
+    source = _jumprelu(d_in=8, d_sae=6)
+    with torch.no_grad():
+        source.W_dec.copy_(torch.randn(6, 8))
+        source.W_dec[4] = -source.W_dec[1] + 0.4 * torch.randn(8)
+        source.threshold.zero_()
+        source.b_enc[1] = 2.0  # latent 1 carries much more than latent 4
+    x = torch.randn(4096, 8)
+    even = to_signed(source, cut=0.7)
+    weighted = to_signed(source, cut=0.7, acts=x)
+    assert even.n_merged == weighted.n_merged == 1
+
+    def error(sae: SignAwareGatedSAE) -> float:
+        with torch.no_grad():
+            return float((sae(x) - source(x)).pow(2).sum())
+
+    assert error(weighted.sae) < error(even.sae)
