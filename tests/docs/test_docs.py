@@ -15,14 +15,9 @@ import pytest
 
 from tests.paths import ASSETS, REPO
 
-#: The README whose snippets run: README.md once it carries the marker (the
-#: draft is moved there), else the draft.
+#: The README's snippets run from this marker on.
 README_MARKER = "<!-- readme-snippets:"
-README = (
-    REPO / "README.md"
-    if README_MARKER in (REPO / "README.md").read_text()
-    else REPO / "README.draft.md"
-)
+README = REPO / "README.md"
 #: The snippets write under this folder, relative to the repository root; the
 #: test sends it to a temporary folder instead.
 SNIPPET_OUTPUT = "output/"
