@@ -34,6 +34,8 @@ def _sa(name: str, label: str, width: float = 1, **overrides: Any) -> Arch:
     return Arch(name, label, width, True, sa_variant(**overrides))
 
 
+#: the exchange-rate widths (units of H) of the SA-GSAEs in ``PER_SIGN_ARCHS``
+EXCHANGE_WIDTHS = (1.5, 2)
 #: issue 17's frame: the per-sign and the shared SA-GSAE at H, the one-sided
 #: gate at H and at 1.5H (the per-sign SAE's 3 H d parameters), TopK at 1.5H
 #: and 2H, AbsTopK at H; and, for the exchange rate, both SA-GSAEs at wider H
@@ -50,12 +52,10 @@ PER_SIGN_ARCHS: dict[str, Arch] = {
         *(
             _sa(f"{kind}_{w:g}h", f"SA-GSAE {kind[3:]} ({w:g}H)", w, sign_encoders=enc)
             for kind, enc in (("sa_per_sign", "per_sign"), ("sa_shared", "shared"))
-            for w in (1.25, 1.5, 2)
+            for w in EXCHANGE_WIDTHS
         ),
     ]
 }
-#: the exchange-rate widths (units of H) of ``PER_SIGN_ARCHS``
-EXCHANGE_WIDTHS = (1.25, 1.5, 2)
 
 FRAME_ARCHS: dict[str, Arch] = {
     a.name: a
