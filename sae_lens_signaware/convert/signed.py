@@ -40,8 +40,12 @@ from sae_lens.saes.sae import SAEMetadata
 
 from sae_lens_signaware.saes import SignAwareGatedSAE, SignAwareGatedSAEConfig
 
-#: the default cosine cut: pairs with ``cos(d_j, d_k) <= -DEFAULT_CUT`` merge
-#: (measured on JumpReLU and BatchTopK SAEs at 2H, ``benchmarks/to_signed.py``)
+#: the default cosine cut: pairs with ``cos(d_j, d_k) <= -DEFAULT_CUT`` merge.
+#: Measured on JumpReLU and BatchTopK SAEs at 2H (``benchmarks/to_signed.py``,
+#: TinyStories-656K MLP output, L0 8-10): the largest merge of the grid
+#: (1, 0.95, 0.9, 0.8, 0.7, 0.5) whose explained variance drops by at most
+#: 0.005 on both with ``acts`` (0.9: -0.0013 and -0.0015; 0.8 loses 0.0053 on
+#: BatchTopK). Without ``acts`` it costs -0.0057 (JumpReLU) and -0.0037.
 DEFAULT_CUT = 0.9
 #: rows of the cosine matrix computed at a time
 BLOCK = 4096
