@@ -1,5 +1,6 @@
 """Builders shared by the tests."""
 
+import dataclasses
 from typing import Any
 
 import torch
@@ -60,6 +61,8 @@ def step_input(
 def copy_into_training(
     sae: SignAwareGatedSAE, cfg: SignAwareGatedTrainingSAEConfig
 ) -> SignAwareGatedTrainingSAE:
+    # the training SAE takes the encoder kind of the SAE it copies
+    cfg = dataclasses.replace(cfg, sign_encoders=sae.cfg.sign_encoders)
     training = SignAwareGatedTrainingSAE(cfg)
     state = {k: v.clone() for k, v in sae.state_dict().items()}
     state["l0_controller"] = torch.zeros(2)

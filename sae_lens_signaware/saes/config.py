@@ -119,13 +119,14 @@ class SignAwareGatedTrainingSAEConfig(TrainingSAEConfig):
     two_sided: bool = True
     """Two-sided gate. False: the one-sided ablation, a Gated SAE at
     ``threshold_init=0``."""
-    sign_encoders: SignEncoders = "shared"
-    """``"shared"``: one encoder column per latent detects both signs (the
-    paper, and ``PLAIN_SETTINGS``). ``"per_sign"``: the negative side has its
-    own encoder column (``W_enc_neg``) and gate and magnitude parameters,
-    initialised so that the model starts as the shared one; the decoder row
-    stays shared and both sides may fire on one token (two JumpReLU latents
-    with antipodal decoder rows)."""
+    sign_encoders: SignEncoders = "per_sign"
+    """``"per_sign"``: the negative side has its own encoder column
+    (``W_enc_neg``) and gate and magnitude parameters, initialised so that the
+    model starts as the shared one; the decoder row stays shared and both
+    sides may fire on one token (two JumpReLU latents with antipodal decoder
+    rows). ``"shared"``: one encoder column per latent detects both signs (the
+    paper, and ``PLAIN_SETTINGS``). A one-sided gate (``two_sided=False``) has
+    one encoder: it is always ``"shared"``."""
     sparsity: Literal["l1", "l0"] = "l0"
     """``"l1"``: the paper's ``sum_i ||W_dec[i]|| |s_i|`` on the soft gate.
     ``"l0"``: ``sum_i (g_pos + g_neg)``, with a straight-through estimator for
@@ -272,6 +273,9 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
     range, or two fields that contradict each other (bool words such as
     ``"false"`` are parsed in place, see ``saes/validation.py``)."""
     check_fields(cfg)
+    if not cfg.two_sided:  # no negative side: the default per-sign means nothing
+        check_sign_encoders(cfg.sign_encoders, True, type(cfg).__name__)
+        cfg.sign_encoders = "shared"
     check_sign_encoders(cfg.sign_encoders, cfg.two_sided, type(cfg).__name__)
     if cfg.sparsity not in SPARSITY_MODES:
         raise _fail("sparsity", cfg.sparsity, f"one of {SPARSITY_MODES}")

@@ -142,6 +142,14 @@ def validate_state_dict(
         problem = _tensor_problem(name, tensor, expected[name], cfg)
         if problem is not None:
             problems.append(problem)
+    negative_side = {name for name in expected if name.endswith("_neg")} - set(
+        THRESHOLDS
+    )
+    if negative_side and not negative_side & state_dict.keys():
+        problems.append(
+            "these tensors hold a shared-encoder SA-GSAE: load them with "
+            "sign_encoders='shared' (the training config's default is 'per_sign')"
+        )
     if problems:
         raise StateDictError(problems, source)
     pos, neg = (state_dict[name] for name in THRESHOLDS)

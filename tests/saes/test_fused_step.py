@@ -29,6 +29,7 @@ TOL = {"float32": 1e-5, "bf16-autocast": 3e-2}
 
 def _pair(**kwargs: Any) -> tuple[SignAwareGatedTrainingSAE, SignAwareGatedTrainingSAE]:
     base = {"d_in": D_IN, "d_sae": D_SAE, "threshold_init_l0": None, "bandwidth": 0.5}
+    kwargs.setdefault("sign_encoders", "shared")  # the shared step's tests
     ref_kwargs = {k: v for k, v in kwargs.items() if k != "sparse_max_density"}
     ref = SignAwareGatedTrainingSAE(
         training_cfg(**base, **ref_kwargs, fused_step=False)

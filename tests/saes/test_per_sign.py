@@ -31,7 +31,7 @@ NEGATIVE_SIDE = ("W_enc_neg", "b_gate_neg", "b_mag_neg", "r_mag_neg")
 def _pair(**kwargs: object) -> tuple[SignAwareGatedTrainingSAE, ...]:
     base = {"d_in": 8, "d_sae": 16, "threshold_init_l0": None, **kwargs}
     torch.manual_seed(0)
-    shared = SignAwareGatedTrainingSAE(training_cfg(**base))
+    shared = SignAwareGatedTrainingSAE(training_cfg(**base, sign_encoders="shared"))
     torch.manual_seed(0)
     per_sign = SignAwareGatedTrainingSAE(training_cfg(**base, sign_encoders="per_sign"))
     return shared, per_sign
@@ -109,11 +109,25 @@ def test_data_init_gives_the_requested_l0_over_both_sides(tied: bool) -> None:
     assert 2.0 <= l0 <= 8.5, (tied, l0)
 
 
-def test_per_sign_needs_two_sides() -> None:
-    with pytest.raises(ValueError, match="per_sign' is only used with two_sided"):
-        training_cfg(two_sided=False, sign_encoders="per_sign")
+def test_per_sign_is_the_training_default_and_one_sided_is_shared() -> None:
+    assert training_cfg().sign_encoders == "per_sign"
+    # a one-sided gate has one encoder, whatever the (default) field says
+    assert training_cfg(two_sided=False).sign_encoders == "shared"
+    assert training_cfg(two_sided=False, sign_encoders="per_sign").sign_encoders == (
+        "shared"
+    )
+    sae = SignAwareGatedTrainingSAE(training_cfg(two_sided=False))
+    assert not hasattr(sae, "W_enc_neg")
+    assert sae.cfg.get_inference_sae_cfg_dict()["sign_encoders"] == "shared"
     with pytest.raises(ValueError, match="sign_encoders must be one of"):
         training_cfg(sign_encoders="both")
+    with pytest.raises(ValueError, match="sign_encoders must be one of"):
+        training_cfg(two_sided=False, sign_encoders="both")
+    # the inference config (a cfg.json) must be consistent: it is not repaired
+    with pytest.raises(ValueError, match="per_sign' is only used with two_sided"):
+        SignAwareGatedSAEConfig(
+            d_in=8, d_sae=16, two_sided=False, sign_encoders="per_sign"
+        )
 
 
 @pytest.mark.parametrize("tied", [True, False])

@@ -153,7 +153,12 @@ def test_files_of_version_0_1_load_and_compute_the_same(folder: str) -> None:
 
 
 def test_a_version_0_1_checkpoint_resumes_with_both_thresholds() -> None:
-    sae = SignAwareGatedTrainingSAE(training_cfg())
+    # v0.1 trained shared encoders only; the per-sign default names the fix
+    with pytest.raises(StateDictError, match="load them with sign_encoders='shared'"):
+        SignAwareGatedTrainingSAE(training_cfg()).load_weights_from_checkpoint(
+            FIXTURES / "tied_checkpoint"
+        )
+    sae = SignAwareGatedTrainingSAE(training_cfg(sign_encoders="shared"))
     sae.load_weights_from_checkpoint(FIXTURES / "tied_checkpoint")
     state = sae.state_dict()
     assert {"threshold_pos", "threshold_neg"} <= state.keys()
