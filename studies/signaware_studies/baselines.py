@@ -97,9 +97,11 @@ SA_FIELDS = frozenset(
 
 
 def sa_variant(**overrides: Any) -> MakeConfig:
-    """SA-GSAE config maker: the defaults, ``target_l0``, and ``overrides``
-    (config fields; an unknown one is refused here, a bad value when the
-    config is made)."""
+    """SA-GSAE config maker: the defaults with the paper's shared encoder
+    (``sign_encoders="shared"``, what every recorded study ran), ``target_l0``,
+    and ``overrides`` (config fields; an unknown one is refused here, a bad
+    value when the config is made)."""
+    overrides = {"sign_encoders": "shared", **overrides}
     unknown = sorted(set(overrides) - SA_FIELDS)
     if unknown:
         raise ValueError(
@@ -116,7 +118,7 @@ def sa_variant(**overrides: Any) -> MakeConfig:
             target_l0=target,
             threshold_init_l0=target,
         )
-        return dataclasses.replace(cfg, **overrides) if overrides else cfg
+        return dataclasses.replace(cfg, **overrides)
 
     return make
 
@@ -190,6 +192,13 @@ ARCHS: dict[str, Arch] = {
     a.name: a
     for a in [
         Arch(SA, "SA-GSAE (H)", 1, True, sa_variant()),
+        Arch(
+            "sa_per_sign",
+            "SA-GSAE per-sign (H)",
+            1,
+            True,
+            sa_variant(sign_encoders="per_sign"),
+        ),
         Arch(GATED, "Gated (2H)", 2, False, _gated, controlled="l1"),
         Arch(
             "gated_fixed", "Gated, fixed l1 (2H)", 2, False, _gated, settled_from=GATED

@@ -4,6 +4,7 @@
 #: every architecture of ``baselines.ARCHS``, in its order
 ARCH_NAMES = (
     "sa_gsae",
+    "sa_per_sign",
     "gated",
     "gated_fixed",
     "jumprelu",
@@ -14,8 +15,11 @@ ARCH_NAMES = (
     "sa_no_aux",
     "sa_untied",
 )
-#: the architectures the synthetic protocols train (no ``settled_from`` rerun)
-SYNTHETIC_ARCH_NAMES = tuple(name for name in ARCH_NAMES if name != "gated_fixed")
+#: the architectures the synthetic protocols train (no ``settled_from`` rerun;
+#: the per-sign SA-GSAE came after the recorded protocol runs)
+SYNTHETIC_ARCH_NAMES = tuple(
+    name for name in ARCH_NAMES if name not in ("gated_fixed", "sa_per_sign")
+)
 #: cell name -> hook of layer ``{layer}`` (TransformerLens names)
 CELLS = {
     "resid": "blocks.{layer}.hook_resid_post",
