@@ -37,6 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ``fast``, the default tier (``addopts = -m fast``)."""
     for item in items:
         if item.get_closest_marker("slow"):
+            if item.get_closest_marker("integration"):
+                raise pytest.UsageError(
+                    f"{item.nodeid} is marked both slow and integration; "
+                    "a test is in exactly one tier"
+                )
             continue
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)

@@ -11,7 +11,7 @@ from sae_lens_signaware_cli.assets import hub_cache_dir
 from tests.cli.test_train import cli_args
 from tests.launch import torchrun
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def torchrun_train(n: int, args: list[str]) -> subprocess.CompletedProcess[str]:
