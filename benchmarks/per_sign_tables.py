@@ -29,7 +29,12 @@ CORE = (
     "topk_2h",
     "abstopk",
 )
+#: a dead share at most this is shown bold (for information: issue 17's bar is
+#: on explained variance alone)
 MAX_DEAD = 0.01
+#: where issue 17 asks the bar to hold: every cell, these targets, this budget
+BAR_TARGETS = (8.0, 16.0)
+BAR_BUDGET = 4_000_000
 
 
 def _label(arch: str) -> str:
@@ -80,7 +85,8 @@ def print_bar(rows: list[dict[str, Any]]) -> dict[str, bool]:
     best = best_rows(rows)
     groups = sorted({(k[0], k[2], k[3]) for k in best if k[1] == SUBJECT})
     print(
-        "\n### The bar (seed 0, each architecture at its selected lr; bold: met)\n\n"
+        "\n### The bar (seed 0, each architecture at its selected lr; bold: met; "
+        "dead bold at most 1%)\n\n"
         "| cell | T | budget | per-sign EV (lr) | CE score | "
         + " | ".join(f"minus {_label(o)}" for o, _ in BAR)
         + " | minus shared (H) | dead | both signs | sides on one token |\n|"
@@ -106,7 +112,6 @@ def print_bar(rows: list[dict[str, Any]]) -> dict[str, bool]:
             else f"{sa['explained_variance'] - shared['explained_variance']:+.3f}"
         )
         dead = sa["dead_fraction"]
-        ok &= dead <= MAX_DEAD
         verdicts[f"{cell} T={target:g} {budget / 1e6:g}M"] = ok
         bold = "**" if dead <= MAX_DEAD else ""
         print(
@@ -214,6 +219,16 @@ def print_per_sign_frame(rows: list[dict[str, Any]]) -> None:
     print_exchange_rate(rows)
     print_seeds(rows)
     met = sum(verdicts.values())
-    print(f"\nBAR met in {met} of {len(verdicts)} groups:")
+    asked = [
+        g
+        for g in verdicts
+        if g.endswith(f" {BAR_BUDGET / 1e6:g}M")
+        and any(f" T={t:g} " in g for t in BAR_TARGETS)
+    ]
+    print(
+        f"\nIssue 17's bar (T = 8 and 16, every cell, {BAR_BUDGET / 1e6:g}M tokens): "
+        f"met in {sum(verdicts[g] for g in asked)} of {len(asked)} groups"
+    )
+    print(f"\nBAR met in {met} of {len(verdicts)} groups:\n")
     for group, ok in verdicts.items():
-        print(f"  {group}: {'MET' if ok else 'MISSED'}")
+        print(f"- {group}: {'MET' if ok else 'MISSED'}")
