@@ -44,7 +44,12 @@ from sae_lens_signaware import (
     SignAwareGatedTrainingSAEConfig,
 )
 
-SIZES = {"small": (512, 8192, 2048), "large": (1024, 16384, 4096)}
+#: name -> (d_in, H, batch); "main-job" is the main job's SAE and batch
+SIZES = {
+    "main-job": (128, 512, 1024),
+    "small": (512, 8192, 2048),
+    "large": (1024, 16384, 4096),
+}
 GPU_SIZE = {"gpu": (2048, 32768, 4096)}
 K = 32
 OURS = "sign_aware_gated (H)"
