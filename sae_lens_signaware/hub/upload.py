@@ -5,7 +5,8 @@
 one commit that adds ``<sae_id>/cfg.json``, ``<sae_id>/sae_weights.safetensors``,
 ``<sae_id>/sparsity.safetensors`` (if given) and ``<sae_id>/README.md``, removes
 files left in ``<sae_id>/`` by an earlier upload, and rewrites the repo's
-``README.md`` to list every SAE in the repo. ``SAE.from_pretrained(repo_id,
+``README.md`` to list every SAE in the repo (one upload did not write is kept,
+and the upload refused, unless ``overwrite=True``). ``SAE.from_pretrained(repo_id,
 sae_id)`` then loads it (after ``import sae_lens_signaware`` for signed SAEs).
 
 Unlike SAELens's ``upload_saes_to_huggingface`` this uses ``HfApi.create_commit``
@@ -52,7 +53,7 @@ from huggingface_hub import (
 from sae_lens import SAE
 from sae_lens.constants import SAE_CFG_FILENAME
 
-from sae_lens_signaware.hub.card import MetricValue, SaeSummary
+from sae_lens_signaware.hub.card import MetricValue, SaeSummary, is_repo_card
 from sae_lens_signaware.hub.export import (
     README,
     check_export_args,
@@ -241,6 +242,7 @@ def upload(
     base_model: str | None = None,
     commit_message: str | None = None,
     endpoint: str | None = None,
+    overwrite: bool = False,
 ) -> CommitInfo:
     """Upload ``sae`` to ``repo_id`` under ``sae_id`` (None: its hook name; an
     empty string is refused).
@@ -248,12 +250,17 @@ def upload(
     ``token`` defaults to the stored Hub token; ``revision`` (a branch) must
     exist; ``endpoint`` defaults to ``HF_ENDPOINT``. The card arguments are
     :func:`~sae_lens_signaware.hub.export.export`'s (non-finite metrics are
-    left off the card; a non-finite ``sparsity`` is refused). Returns the
-    commit: the one that landed when the connection dropped after it did.
+    left off the card; a non-finite ``sparsity`` is refused). The repo's
+    ``README.md`` is rewritten to list its SAEs; one that upload did not write
+    (no ``card.REPO_CARD_MARKER``) is kept, and the upload refused, unless
+    ``overwrite=True``. Returns the commit: the one that landed when the
+    connection dropped after it did.
 
     Raises:
         ValueError: a bad ``sae_id``, ``neuronpedia_id`` or ``sparsity``,
             before any request to the Hub.
+        FileExistsError: the repo's ``README.md`` is not a card upload wrote,
+            and ``overwrite`` is False; nothing is committed.
         HubUploadError: creating the repo, reading it or committing failed.
     """
     sae_id = resolve_sae_id(sae, sae_id)
@@ -265,7 +272,16 @@ def upload(
         api.create_repo(repo_id, private=private, exist_ok=True)
     with _stage("read the repository's files", repo_id, secrets):
         files = api.list_repo_files(repo_id, revision=revision)
+        card = None
+        if README in files and not overwrite:
+            card = api.hf_hub_download(repo_id, README, revision=revision)
         others = _other_saes(api, repo_id, files, sae_id, revision)
+    if card is not None and not is_repo_card(Path(card).read_text(errors="replace")):
+        raise FileExistsError(
+            f"{README} of the Hub repo {repo_id!r} is not a repository card written"
+            " by upload (it lacks card.REPO_CARD_MARKER); upload rewrites it to list"
+            " the SAEs: pass overwrite=True to replace it, or upload to another repo"
+        )
     remove_stale_temp_folders()
     with tempfile.TemporaryDirectory(prefix=f"{TEMP_PREFIX}{os.getpid()}-") as tmp:
         folder = export(

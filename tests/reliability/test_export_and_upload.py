@@ -24,7 +24,7 @@ from sae_lens_signaware.hub.card import REPO_CARD_MARKER
 from sae_lens_signaware.outputs import OutputLock
 from tests.helpers import trained_like_sae
 from tests.hub.conftest import TOKEN
-from tests.hub.fake_hub import FakeHub
+from tests.hub.fake_hub import FakeHub, Repo
 
 # the package re-exports the functions, which shadow the modules' names
 upload_module = importlib.import_module("sae_lens_signaware.hub.upload")
@@ -130,6 +130,39 @@ def test_export_replaces_a_foreign_readme_with_overwrite(tmp_path: Path) -> None
     export(_sae(), tmp_path, sae_id="a", overwrite=True)
     card = (tmp_path / "README.md").read_text()
     assert REPO_CARD_MARKER in card and "[a](a/README.md)" in card
+
+
+def _repo_with_own_card(hub: FakeHub) -> Repo:
+    """A Hub repo whose README.md its owner wrote."""
+    repo = Repo()
+    repo.files["README.md"] = b"# My model\n\nHand-written notes.\n"
+    repo.commit("initial commit")
+    hub.repos[REPO] = repo
+    return repo
+
+
+def test_upload_refuses_a_hub_readme_it_did_not_write(
+    fake_hub: FakeHub, private_tmp: Path
+) -> None:
+    repo = _repo_with_own_card(fake_hub)
+    before = (dict(repo.files), list(repo.commits))
+    with pytest.raises(FileExistsError, match="overwrite=True") as info:
+        upload(_sae(), REPO, "a", token=TOKEN)
+    assert repr(REPO) in str(info.value) and "README.md" in str(info.value)
+    assert (repo.files, repo.commits) == before  # nothing committed
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_upload_replaces_a_hub_readme_with_overwrite(
+    fake_hub: FakeHub, private_tmp: Path
+) -> None:
+    repo = _repo_with_own_card(fake_hub)
+    upload(_sae(), REPO, "a", token=TOKEN, overwrite=True)
+    card = repo.files["README.md"].decode()
+    assert REPO_CARD_MARKER in card and "[a](a/README.md)" in card
+    upload(_sae(False), REPO, "b", token=TOKEN)  # its own card now: no overwrite needed
+    assert "2 SAE(s)" in repo.files["README.md"].decode()
+    assert list(private_tmp.iterdir()) == []
 
 
 def test_export_still_refuses_an_existing_sae_folder(tmp_path: Path) -> None:
