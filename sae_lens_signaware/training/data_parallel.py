@@ -14,8 +14,9 @@ Before training, rank 0's parameters are broadcast, and the norm-scaling factor
 is estimated from every rank's batches (the mean norm over all of them). The
 SA-GSAE's own global statistics (its ``target_l0`` controller's batch L0, its
 first-step threshold initialisation) reduce themselves through
-``sae_lens_signaware.distributed``. Only rank 0 writes checkpoints. The trainer
-state saves the global sample count, so a run resumes with any number of ranks.
+``sae_lens_signaware.distributed``. Only rank 0 writes checkpoints, named by
+the global sample count. The trainer state saves the global sample count, so a
+run resumes with any number of ranks.
 
 ``DataParallelRunnerMixin`` does the same for SAELens's language-model runner:
 each rank streams its own shard of the dataset (``split_dataset_by_node``) and
@@ -141,6 +142,17 @@ class DataParallelMixin(SAETrainer[Any, Any]):
     def load_trainer_state(self, checkpoint_path: Path | str) -> None:
         super().load_trainer_state(checkpoint_path)
         self.n_training_samples = int(self.n_training_samples) // world_size()
+
+
+def global_checkpoint_name(name: str, local_samples: int) -> str:
+    """``name`` with this rank's sample count ``local_samples`` (SAELens names
+    checkpoints ``"<n>"`` and ``"final_<n>"``) replaced by the global count,
+    ``local_samples * world_size()``; any other name as it is."""
+    count = str(local_samples)
+    for prefix in ("", "final_"):
+        if name == prefix + count:
+            return f"{prefix}{local_samples * world_size()}"
+    return name
 
 
 def rank_config(

@@ -120,11 +120,11 @@ def save_progress(
     saved: str | None = None
     if is_main_process():
         logger.warning("interrupted after %d steps, saving progress", step)
-    name = str(trainer.n_training_samples)
-    trainer.save_checkpoint(checkpoint_name=name)
+    before = trainer.last_checkpoint
+    trainer.save_checkpoint(checkpoint_name=str(trainer.n_training_samples))
     if is_main_process():
         last = trainer.last_checkpoint
-        if last is None or last.name != name:
+        if last is None or last is before:  # no new whole checkpoint recorded
             errors = trainer.checkpoint_errors
             logger.error(
                 "could not save the progress checkpoint (%s); the newest whole "

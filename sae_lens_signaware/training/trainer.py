@@ -37,7 +37,10 @@ from sae_lens_signaware.errors import NonFiniteTrainingError
 from sae_lens_signaware.saes.config import SignAwareGatedTrainingSAEConfig
 from sae_lens_signaware.saes.l0_controller import observe_l0, scale_coefficients
 from sae_lens_signaware.training.checkpoints import record_checkpoint
-from sae_lens_signaware.training.data_parallel import DataParallelMixin
+from sae_lens_signaware.training.data_parallel import (
+    DataParallelMixin,
+    global_checkpoint_name,
+)
 from sae_lens_signaware.training.guards import FiniteBatches, FiniteGuard
 from sae_lens_signaware.training.interrupts import StopRequest, TrainingInterrupted
 
@@ -145,9 +148,15 @@ class Trainer(DataParallelMixin):
         base_path: Path | str | None = None,
         wandb_aliases: list[str] | None = None,
     ) -> None:
-        """SAELens's checkpoint, written whole (a full disk is logged, not fatal)."""
+        """SAELens's checkpoint, written whole (a full disk is logged, not fatal);
+        a name that counts samples (SAELens's ``"<n>"``, ``"final_<n>"``) counts
+        those of every rank."""
         if not is_main_process():  # rank 0 writes for every rank
             return
+        checkpoint_name = global_checkpoint_name(
+            checkpoint_name,
+            self.n_training_samples,  # type: ignore[has-type]
+        )
         base = base_path if base_path is not None else self.cfg.checkpoint_path
         if base is None:
             super().save_checkpoint(checkpoint_name, base_path, wandb_aliases)

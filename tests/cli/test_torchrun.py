@@ -47,6 +47,9 @@ def test_two_ranks_write_one_sae_with_the_world_size_and_resume_on_one(
     # SAELens puts each run's checkpoints in a folder named by a random id
     checkpoints = [p.parent for p in (tmp_path / "ckpt").rglob("trainer_state.pt")]
     assert len(checkpoints) == 1  # written once, by rank 0
+    # SAELens's one checkpoint comes after the step that passes half the tokens:
+    # 1536 of each rank's 2048, named by the global count
+    assert checkpoints[0].name == "3072", checkpoints[0].name
     state = (checkpoints[0] / "runner_cfg.json").read_text()
     assert json.loads(state)["world_size"] == 2
 
