@@ -42,8 +42,8 @@ SHORT_HELP = """usage: sae-signaware train --architecture ARCH [SAELens runner f
 {doc}
 Every field of SAELens's LanguageModelSAERunnerConfig is a flag (--model_name,
 --hook_name, --dataset_path, --training_tokens, --lr, --output_path, ...), and
---architecture adds the fields of that SAE config. For the full list (it loads
-SAELens, about 10 s): sae-signaware train --architecture sign_aware_gated --help
+--architecture adds the fields of that SAE config. For the full list:
+sae-signaware train --architecture sign_aware_gated --help
 """
 
 
@@ -67,9 +67,17 @@ def split_our_flags(args: Sequence[str]) -> tuple[list[str], dict[str, bool]]:
 def run_passthrough(argv: Sequence[str]) -> Any:
     """Parse with SAELens's parser, then train with ``run_training``."""
     argv = list(argv)
-    if any(a in ("-h", "--help") for a in argv) and "--architecture" not in argv:
-        print(SHORT_HELP.format(doc=(__doc__ or "").split("\n\n")[0]))
-        return None
+    if any(a in ("-h", "--help") for a in argv):
+        if "--architecture" not in argv:
+            print(SHORT_HELP.format(doc=(__doc__ or "").split("\n\n")[0]))
+            return None
+        from sae_lens_signaware_cli.train_help import cached_help
+
+        index = argv.index("--architecture") + 1
+        text = cached_help(argv[index]) if index < len(argv) else None
+        if text is not None:
+            print(text, end="")
+            return None
     from sae_lens.llm_sae_training_runner import _parse_cfg_args
 
     from sae_lens_signaware import register
