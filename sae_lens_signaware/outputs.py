@@ -174,13 +174,15 @@ class OutputLock:
         self.path = path.with_name(f".{path.name}{LOCK_SUFFIX}")
         self._fd: int | None = None
 
-    def acquire(self) -> None:
+    def acquire(self) -> bool:
         """Take the lock, or raise ``OutputLockedError`` naming its holder.
 
         A lock file that no live process holds (its writer was killed: the
         kernel dropped the ``flock``, the file stayed) is removed with a
-        warning naming it, and a fresh one is taken."""
+        warning naming it, and a fresh one is taken. Returns whether it
+        removed such a stale lock file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        removed_stale = False
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
@@ -215,13 +217,14 @@ class OutputLock:
                     self.path,
                     f"pid {holder}" if holder else "a killed writer",
                 )
-                same = False
+                removed_stale, same = True, False
             if same:
                 break
             os.close(fd)
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         self._fd = fd
+        return removed_stale
 
     def release(self) -> None:
         if self._fd is None:

@@ -6,18 +6,16 @@ again. ``recover_leftovers(folder)`` handles them on any export into
 ``folder``: it walks the folder's non-hidden subfolders for the hidden siblings
 ``outputs`` and ``export`` write (``.<name>.tmp-<id>`` staging folders,
 ``.<name>.old-<id>`` moved-aside outputs, ``.<name>.lock`` lock files, and
-``.README.md.tmp-<id>`` card files). A lock file no live process holds (its
-writer was killed: the kernel dropped the ``flock``, the file stayed) is
-removed; then, for each ``<name>``, it takes the lock and calls
+``.README.md.tmp-<id>`` card files). For each ``<name>`` it takes the lock
+(``OutputLock.acquire`` removes a lock file no live process holds: its writer
+was killed, the kernel dropped the ``flock``, the file stayed) and calls
 ``outputs.clean_leftovers``: a ``.old-`` folder whose target is missing is
 renamed back (the export died between its two renames), everything else is
 removed. Each is reported with a warning. Leftovers of a name another process
 is writing (it holds the lock) are left alone.
 """
 
-import fcntl
 import logging
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,37 +67,6 @@ def _lock_pid(path: Path) -> str | None:
     return text if text == "" or text.isdigit() else None
 
 
-def _remove_stale_lock(path: Path) -> bool:
-    """Remove ``path`` if it is an ``OutputLock`` file no process holds (its
-    writer was killed), with a warning; return whether it did."""
-    pid = _lock_pid(path)
-    if pid is None:
-        return False
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # a live writer holds it
-        try:
-            if os.fstat(fd).st_ino != os.stat(path).st_ino:
-                return False  # replaced meanwhile: not the file we judged
-        except FileNotFoundError:
-            return False
-        path.unlink()
-    finally:
-        os.close(fd)
-    logger.warning(
-        "removed %s, a lock left by an interrupted run (pid %s; no process holds it)",
-        path,
-        pid or "?",
-    )
-    return True
-
-
 def _targets(root: Path) -> list[Path]:
     """The outputs under ``root`` with leftovers or a lock file of ours beside them."""
     found: set[Path] = set()
@@ -123,10 +90,9 @@ def recover_leftovers(folder: str | Path) -> list[Path]:
     handled: list[Path] = []
     for target in _targets(root):
         lock = OutputLock(target)
-        if _remove_stale_lock(lock.path):
-            handled.append(lock.path)
         try:
-            lock.acquire()
+            if lock.acquire():  # it removed, and named, a killed writer's lock file
+                handled.append(lock.path)
         except OutputLockedError:
             logger.info("left %s alone: another process holds its lock", target)
             continue

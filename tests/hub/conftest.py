@@ -1,5 +1,6 @@
 """A fake Hub on 127.0.0.1 that the real ``huggingface_hub`` client talks to."""
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,3 +40,12 @@ def fake_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeHu
             constants, "HF_STORED_TOKENS_PATH", str(tmp_path / "no-tokens")
         )
         yield hub
+
+
+@pytest.fixture
+def private_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Route ``tempfile`` here so we can see what an upload leaves behind."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    return tmp

@@ -2,7 +2,6 @@
 ``SAE.from_pretrained``, and check failures are clear and never leak the token."""
 
 import logging
-import tempfile
 import traceback
 from pathlib import Path
 from typing import Any
@@ -40,15 +39,6 @@ def _no_token_anywhere(root: Path, *texts: str) -> None:
     for path in root.rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
-
-
-@pytest.fixture
-def private_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Route ``tempfile`` here so we can see what an upload leaves behind."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    return tmp
 
 
 def test_two_saes_in_one_repo_load_back_exactly(

@@ -7,7 +7,6 @@ import logging
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -29,7 +28,8 @@ from tests.hub.fake_hub import FakeHub, Repo
 # the package re-exports the functions, which shadow the modules' names
 upload_module = importlib.import_module("sae_lens_signaware.hub.upload")
 
-fake_hub = hub_conftest.fake_hub  # the loopback fake Hub fixture
+# the loopback fake Hub and the private temporary folder fixtures
+fake_hub, private_tmp = hub_conftest.fake_hub, hub_conftest.private_tmp
 
 REPO = "someone/signed-saes"
 HOOK = "blocks.1.hook_mlp_out"
@@ -60,15 +60,6 @@ def _dead_pid() -> int:
     with pytest.raises(ProcessLookupError):
         os.kill(child.pid, 0)
     return child.pid
-
-
-@pytest.fixture
-def private_tmp(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Route ``tempfile`` here so we can see what an upload leaves behind."""
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    return tmp
 
 
 # ----------------------------------------------------------- 1. non-finite sparsity
