@@ -53,13 +53,10 @@ dead half). The metadata is copied, with ``source_architecture`` and
 refers to other latent indices).
 """
 
-import copy
-from typing import Any
-
 import torch
 from sae_lens import JumpReLUSAE, JumpReLUSAEConfig
-from sae_lens.saes.sae import SAEMetadata, TrainingSAEConfig
 
+from sae_lens_signaware.convert.building import check_finite_parameters, converted_sae
 from sae_lens_signaware.saes import (
     ARCHITECTURE,
     SignAwareGatedSAE,
@@ -103,29 +100,6 @@ def jumprelu_thresholds(sae: SignAwareSAE) -> tuple[torch.Tensor, torch.Tensor]:
     return t_pos, t_neg
 
 
-def _inference_cfg_dict(sae: SignAwareSAE) -> dict[str, Any]:
-    if isinstance(sae.cfg, TrainingSAEConfig):
-        cfg = sae.cfg.get_inference_sae_cfg_dict()
-        cfg["metadata"] = copy.deepcopy(sae.cfg.metadata.to_dict())
-        return cfg
-    return copy.deepcopy(sae.cfg.to_dict())
-
-
-@torch.no_grad()
-def check_finite_tensors(sae: SignAwareSAE) -> None:
-    """Raise a ValueError naming every parameter with NaN or inf entries (a
-    non-finite ``b_gate`` would become a NaN threshold)."""
-    bad = [
-        f"{name} ({int((~torch.isfinite(p)).sum())} of {p.numel()} entries)"
-        for name, p in sae.named_parameters()
-        if not bool(torch.isfinite(p).all())
-    ]
-    if bad:
-        raise ValueError(
-            f"cannot convert an SAE with non-finite parameters: {', '.join(bad)}"
-        )
-
-
 def to_jumprelu(sae: SignAwareSAE, *, neuronpedia_id: str | None = None) -> JumpReLUSAE:
     """A ``JumpReLUSAE`` whose reconstructions equal ``sae``'s and whose
     activations are ``sae``'s split into positive and negative parts.
@@ -139,7 +113,7 @@ def to_jumprelu(sae: SignAwareSAE, *, neuronpedia_id: str | None = None) -> Jump
         raise TypeError(
             f"expected a {ARCHITECTURE!r} SAE, got {sae.cfg.architecture()!r}"
         )
-    check_finite_tensors(sae)
+    check_finite_parameters(sae)
     two_sided = bool(sae.cfg.two_sided)
     d_sae, dtype = sae.cfg.d_sae, sae.W_enc.dtype
     t_pos, t_neg = jumprelu_thresholds(sae)
@@ -161,31 +135,28 @@ def to_jumprelu(sae: SignAwareSAE, *, neuronpedia_id: str | None = None) -> Jump
     else:
         W_enc, b_enc, threshold = W_mag, b_mag, t_pos.clamp(min=0.0)
 
-    cfg_dict = _inference_cfg_dict(sae)
-    metadata = dict(cfg_dict.pop("metadata", {}))
-    metadata.update(
-        source_architecture=ARCHITECTURE,
-        source_d_sae=d_sae,
-        source_two_sided=two_sided,
-        source_sign_encoders=sae.cfg.sign_encoders,
-        jumprelu_layout=LAYOUT_TWO_SIDED if two_sided else LAYOUT_ONE_SIDED,
-        neuronpedia_id=neuronpedia_id,
-    )
-    cfg_dict.update(architecture="jumprelu", d_sae=W_enc.shape[1])
-    cfg = JumpReLUSAEConfig.from_dict(cfg_dict)
-    cfg.metadata = SAEMetadata(**metadata)
-    cfg.device = str(sae.W_enc.device)
-    out = JumpReLUSAE(cfg)
-    out.load_state_dict(
+    state = {
+        "W_enc": W_enc.to(dtype).contiguous(),
+        "b_enc": b_enc.to(dtype),
+        "threshold": threshold.to(dtype),
+        "W_dec": W_dec.to(dtype).contiguous(),
+        "b_dec": sae.b_dec.detach().to(dtype).clone(),
+    }
+    return converted_sae(
+        sae,
+        JumpReLUSAEConfig,
+        JumpReLUSAE,
+        {"architecture": "jumprelu", "d_sae": W_enc.shape[1]},
         {
-            "W_enc": W_enc.to(dtype).contiguous(),
-            "b_enc": b_enc.to(dtype),
-            "threshold": threshold.to(dtype),
-            "W_dec": W_dec.to(dtype).contiguous(),
-            "b_dec": sae.b_dec.detach().to(dtype).clone(),
-        }
+            "source_architecture": ARCHITECTURE,
+            "source_d_sae": d_sae,
+            "source_two_sided": two_sided,
+            "source_sign_encoders": sae.cfg.sign_encoders,
+            "jumprelu_layout": LAYOUT_TWO_SIDED if two_sided else LAYOUT_ONE_SIDED,
+            "neuronpedia_id": neuronpedia_id,
+        },
+        state,
     )
-    return out.train(sae.training)
 
 
 def split_signed(feature_acts: torch.Tensor, two_sided: bool = True) -> torch.Tensor:

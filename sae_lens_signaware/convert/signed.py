@@ -29,15 +29,14 @@ changes (``b_dec``, ``apply_b_dec_to_input``, the activation normalisation), so
 kinds, up to float rounding.
 """
 
-import copy
 import math
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from sae_lens import SAE, GatedSAE, JumpReLUSAE
-from sae_lens.saes.sae import SAEMetadata
 
+from sae_lens_signaware.convert.building import check_finite_parameters, converted_sae
 from sae_lens_signaware.saes import SignAwareGatedSAE, SignAwareGatedSAEConfig
 
 #: the default cosine cut: pairs with ``cos(d_j, d_k) <= -DEFAULT_CUT`` merge.
@@ -182,9 +181,7 @@ def to_signed(
     shared direction by what each latent carries (see the module docstring)."""
     if not (math.isfinite(cut) and 0 < cut <= 1):
         raise ValueError(f"cut must be in (0, 1], got {cut!r}")
-    for name, param in sae.named_parameters():
-        if not bool(torch.isfinite(param).all()):
-            raise ValueError(f"cannot convert an SAE with non-finite {name!r}")
+    check_finite_parameters(sae)
     src = sides_of(sae)
     pairs, cosines = antipodal_pairs(src.W_dec, cut)
     energy = None if acts is None else side_energies(sae, acts)
@@ -230,38 +227,26 @@ def to_signed(
         out["r_mag_neg"][i] = src.r_mag[k] + math.log(a_k)
         out["b_mag_neg"][i] = src.b_mag[k] * a_k
         out["threshold_neg"][i] = src.threshold[k]
-    signed = _build(sae, out, d_sae, len(pairs), cut)
+    dtype = sae.W_dec.dtype
+    state = {name: value.to(dtype).contiguous() for name, value in out.items()}
+    state["b_dec"] = sae.b_dec.detach().clone()
+    signed = converted_sae(
+        sae,
+        SignAwareGatedSAEConfig,
+        SignAwareGatedSAE,
+        {
+            "architecture": "sign_aware_gated",
+            "d_sae": d_sae,
+            "two_sided": True,
+            "sign_encoders": "per_sign",
+        },
+        {
+            "source_architecture": sae.cfg.architecture(),
+            "source_d_sae": sae.cfg.d_sae,
+            "signed_pairs_merged": len(pairs),
+            "signed_cut": cut,
+            "neuronpedia_id": None,  # the source's refers to other latent indices
+        },
+        state,
+    )
     return SignedConversion(signed, pair_rows, pair_cos.float())
-
-
-def _build(
-    source: SAE[Any],
-    tensors: dict[str, torch.Tensor],
-    d_sae: int,
-    n_pairs: int,
-    cut: float,
-) -> SignAwareGatedSAE:
-    cfg_dict = copy.deepcopy(source.cfg.to_dict())
-    metadata = dict(cfg_dict.pop("metadata", None) or {})
-    metadata.update(
-        source_architecture=source.cfg.architecture(),
-        source_d_sae=source.cfg.d_sae,
-        signed_pairs_merged=n_pairs,
-        signed_cut=cut,
-        neuronpedia_id=None,  # the source's refers to other latent indices
-    )
-    cfg_dict.update(
-        architecture="sign_aware_gated",
-        d_sae=d_sae,
-        two_sided=True,
-        sign_encoders="per_sign",
-    )
-    cfg = SignAwareGatedSAEConfig.from_dict(cfg_dict)
-    cfg.metadata = SAEMetadata(**metadata)
-    cfg.device = str(source.W_dec.device)
-    dtype = source.W_dec.dtype
-    signed = SignAwareGatedSAE(cfg)
-    state = {name: value.to(dtype).contiguous() for name, value in tensors.items()}
-    state["b_dec"] = source.b_dec.detach().clone()
-    signed.load_state_dict(state)
-    return signed.train(source.training)

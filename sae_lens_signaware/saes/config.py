@@ -273,10 +273,11 @@ def validate_training_config(cfg: SignAwareGatedTrainingSAEConfig) -> None:
     range, or two fields that contradict each other (bool words such as
     ``"false"`` are parsed in place, see ``saes/validation.py``)."""
     check_fields(cfg)
-    if not cfg.two_sided:  # no negative side: the default per-sign means nothing
-        check_sign_encoders(cfg.sign_encoders, True, type(cfg).__name__)
+    # a known value; with no negative side (one-sided) the default per-sign
+    # means nothing, so the one encoder is "shared"
+    check_sign_encoders(cfg.sign_encoders, True, type(cfg).__name__)
+    if not cfg.two_sided:
         cfg.sign_encoders = "shared"
-    check_sign_encoders(cfg.sign_encoders, cfg.two_sided, type(cfg).__name__)
     if cfg.sparsity not in SPARSITY_MODES:
         raise _fail("sparsity", cfg.sparsity, f"one of {SPARSITY_MODES}")
     for name in (
