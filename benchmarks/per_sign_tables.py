@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from quality_archs import EXCHANGE_WIDTHS, PER_SIGN_ARCHS
-from quality_tables import best_rows
+from quality_tables import best_rows, lrs_done, selected_lr_runs
 
 SUBJECT = "sa_per_sign"
 #: (architecture, margin): the subject's EV minus theirs must be >= margin
@@ -41,15 +41,6 @@ def _label(arch: str) -> str:
     return PER_SIGN_ARCHS[arch].label if arch in PER_SIGN_ARCHS else arch
 
 
-def _lrs(rows: list[dict[str, Any]], key: tuple[str, str, float, int]) -> list[float]:
-    return sorted(
-        float(r["lr"])
-        for r in rows
-        if (r["cell"], r["arch"], float(r["target"]), int(r["budget"])) == key
-        and int(r.get("seed", 0)) == 0
-    )
-
-
 def _fmt(value: Any, spec: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -70,7 +61,7 @@ def print_groups(rows: list[dict[str, Any]]) -> None:
         for arch in archs:
             r = best[(cell, arch, target, budget)]
             tried = "/".join(
-                f"{lr:g}" for lr in _lrs(rows, (cell, arch, target, budget))
+                f"{lr:g}" for lr in lrs_done(rows, (cell, arch, target, budget))
             )
             print(
                 f"| {_label(arch)} | {r['lr']:g} ({tried}) | {r['l0']:.2f} | "
@@ -186,12 +177,7 @@ def print_exchange_rate(rows: list[dict[str, Any]]) -> None:
 
 
 def print_seeds(rows: list[dict[str, Any]]) -> None:
-    best = best_rows(rows)
-    runs: dict[tuple[str, str, float, int], list[dict[str, Any]]] = {}
-    for r in rows:
-        key = (r["cell"], r["arch"], float(r["target"]), int(r["budget"]))
-        if key in best and float(r["lr"]) == float(best[key]["lr"]):
-            runs.setdefault(key, []).append(r)
+    runs = selected_lr_runs(rows)
     multi = {k: v for k, v in runs.items() if len({r["seed"] for r in v}) > 1}
     for cell, target, budget in sorted({(k[0], k[2], k[3]) for k in multi}):
         print(

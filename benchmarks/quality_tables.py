@@ -42,6 +42,18 @@ def lrs_done(rows: list[dict[str, Any]], key: Key) -> list[float]:
     )
 
 
+def selected_lr_runs(rows: list[dict[str, Any]]) -> dict[Key, list[dict[str, Any]]]:
+    """Per (cell, arch, target, budget), every seed's run at the lr that
+    ``best_rows`` selected on seed 0."""
+    best = best_rows(rows)
+    runs: dict[Key, list[dict[str, Any]]] = {}
+    for r in rows:
+        key = (r["cell"], r["arch"], float(r["target"]), int(r["budget"]))
+        if key in best and float(r["lr"]) == float(best[key]["lr"]):
+            runs.setdefault(key, []).append(r)
+    return runs
+
+
 def _in_frame(arch: str) -> bool:
     """The frame's architectures and the SA-GSAE at its earlier defaults (the
     diagnosis tables leave out ``--variant`` runs; their rows keep the keys)."""
@@ -169,12 +181,7 @@ def print_bar_matrix(rows: list[dict[str, Any]], max_dead: float | None = None) 
 def print_seeds(rows: list[dict[str, Any]]) -> None:
     """Mean and range over seeds at each architecture's selected (seed-0) lr,
     with the bar's verdicts on the means; only groups with more than one seed."""
-    best = best_rows(rows)
-    runs: dict[Key, list[dict[str, Any]]] = {}
-    for r in rows:
-        key = (r["cell"], r["arch"], float(r["target"]), int(r["budget"]))
-        if key in best and float(r["lr"]) == float(best[key]["lr"]):
-            runs.setdefault(key, []).append(r)
+    runs = selected_lr_runs(rows)
     groups = sorted(
         {(k[0], k[2], k[3]) for k, v in runs.items() if len({r["seed"] for r in v}) > 1}
     )
