@@ -22,9 +22,10 @@ from typing import Any
 import torch
 from quality_archs import (
     BATCH,
-    WIDTH_MULTIPLIER,
     cache_path,
+    frame_config,
     frame_model,
+    frame_settings,
     split_validation,
     to_inference,
 )
@@ -33,9 +34,9 @@ from sae_lens_signaware.analysis.census import compute_census
 from sae_lens_signaware.analysis.sign_diagnosis import antipodal_shares, sign_diagnosis
 from sae_lens_signaware.evaluation import ce_loss_score, reconstruction_metrics
 from sae_lens_signaware.saes import SignAwareGatedSAE
-from sae_lens_signaware.training import TrainSettings, train_on_cached
+from sae_lens_signaware.training import train_on_cached
 from signaware_studies.baselines import Arch
-from signaware_studies.comparison.compare import NORMALIZE, CompareSettings
+from signaware_studies.comparison.compare import CompareSettings
 
 #: validation tokens of the CE loss score (whole 128-token windows)
 CE_TOKENS = 32_768
@@ -143,19 +144,9 @@ class _Worker:
         data = self.load(job.cell)
         train = data["train"]
         d_in = train.shape[1]
-        d_sae = arch.d_sae(WIDTH_MULTIPLIER * d_in)
-        n_steps = job.budget // BATCH
-        settings = TrainSettings(
-            n_steps=n_steps,
-            batch_size=BATCH,
-            lr=job.lr,
-            seed=job.seed,
-            lr_warm_up_steps=max(1, n_steps // 20),
-            lr_decay_steps=n_steps // 5,
-            b_dec_init="mean",
-            device=self.device,
-        )
-        cfg = arch.make(d_in, d_sae, job.target, normalize_activations=NORMALIZE)
+        settings = frame_settings(job.budget, job.lr, job.seed, self.device)
+        n_steps = settings.n_steps
+        cfg = frame_config(arch, d_in, job.target)
         trained, seconds = train_on_cached(
             cfg, train, settings, l0_target=arch.l0_target(job.target)
         )
@@ -176,7 +167,7 @@ class _Worker:
             "n_steps": n_steps,
             "passes": n_steps * BATCH / train.shape[0],
             "seed": job.seed,
-            "d_sae": d_sae,
+            "d_sae": cfg.d_sae,
             "device": self.device,
             **measure_run(arch, sae, data["select"], data["report"], ce),
             "train_seconds": seconds,

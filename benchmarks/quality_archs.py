@@ -16,18 +16,45 @@ from typing import Any
 import torch
 from sae_lens.saes.sae import SAE, TrainingSAE
 
+from sae_lens_signaware.training import TrainSettings
 from sae_lens_signaware_cli.assets import (
     DEFAULT_MODEL,
     tinystories_dir,
     use_offline_hub,
 )
 from signaware_studies.baselines import ARCHS, WIDTH_VARIANTS, Arch, resized, sa_variant
-from signaware_studies.comparison.compare import CompareSettings
+from signaware_studies.comparison.compare import NORMALIZE, CompareSettings
 
 TRAIN_TOKENS = 3_000_000  # more than the training text holds: the cache takes all
 VAL_TOKENS = 100_000
 BATCH = 1024
 WIDTH_MULTIPLIER = 4  # H = 4 x d_model = 512
+
+
+def frame_settings(
+    budget: int, lr: float, seed: int = 0, device: str = "cpu"
+) -> TrainSettings:
+    """The frame's schedule for ``budget`` tokens: batches of ``BATCH``, the lr
+    warmed up over the first 5% of steps and decayed over the last 20%,
+    ``b_dec`` starting at the data mean."""
+    n_steps = budget // BATCH
+    return TrainSettings(
+        n_steps=n_steps,
+        batch_size=BATCH,
+        lr=lr,
+        seed=seed,
+        lr_warm_up_steps=max(1, n_steps // 20),
+        lr_decay_steps=n_steps // 5,
+        b_dec_init="mean",
+        device=device,
+    )
+
+
+def frame_config(arch: Arch, d_in: int, target: float) -> Any:
+    """``arch``'s training config at its width (in units of H = 4 d_in) and target
+    L0, with the frame's (``compare``'s) activation normalisation."""
+    d_sae = arch.d_sae(WIDTH_MULTIPLIER * d_in)
+    return arch.make(d_in, d_sae, target, normalize_activations=NORMALIZE)
 
 
 def _sa(name: str, label: str, width: float = 1, **overrides: Any) -> Arch:

@@ -4,9 +4,9 @@
         [--budget 4000000] [--lr 0.003] [--cuts 1 0.95 0.9 0.8 0.7 0.5]
         [--output docs/results/quality/to_signed.json]
 
-Trains JumpReLU (2H) and BatchTopK (2H) as issue 17's frame trains every
-architecture (``quality_frame.py``: SAELens's trainer on cached activations,
-``b_dec`` at the mean, the same lr schedule), saves each for inference
+Trains JumpReLU (2H) and BatchTopK (2H) on issue 17's frame schedule
+(``quality_frame.py``: SAELens's trainer on cached activations, ``b_dec`` at
+the mean, the same lr schedule) but without its L0 controller, saves each for inference
 (BatchTopK as SAELens's JumpReLU), and converts it with ``to_signed`` at each
 cut, twice: with the pairs' shared directions split evenly (no data) and
 weighted by what each latent carries on 262k training tokens (``acts``). For
@@ -25,10 +25,11 @@ from typing import Any
 import torch
 from frame_runner import CE_TOKENS
 from quality_archs import (
-    BATCH,
-    WIDTH_MULTIPLIER,
+    PER_SIGN_ARCHS,
     cache_cells,
+    frame_config,
     frame_model,
+    frame_settings,
     split_validation,
     to_inference,
 )
@@ -36,44 +37,22 @@ from quality_archs import (
 from sae_lens_signaware.convert import to_jumprelu, to_signed
 from sae_lens_signaware.evaluation import ce_loss_score, reconstruction_metrics
 from sae_lens_signaware.outputs import write_atomic
-from sae_lens_signaware.training import TrainSettings, train_on_cached
-from signaware_studies.baselines import Arch, resized, sa_variant
-from signaware_studies.comparison.compare import NORMALIZE, CompareSettings
+from sae_lens_signaware.training import train_on_cached
+from signaware_studies.baselines import Arch, resized
+from signaware_studies.comparison.compare import CompareSettings
 
 SOURCES = {
     "jumprelu_2h": resized("jumprelu", 2, "jumprelu_2h"),
     "batchtopk_2h": resized("batchtopk", 2, "batchtopk_2h"),
 }
-ROUND_TRIP = {
-    "sa_shared": Arch("sa_shared", "SA-GSAE shared (H)", 1, True, sa_variant()),
-    "sa_per_sign": Arch(
-        "sa_per_sign",
-        "SA-GSAE per-sign (H)",
-        1,
-        True,
-        sa_variant(sign_encoders="per_sign"),
-    ),
-}
+ROUND_TRIP = {name: PER_SIGN_ARCHS[name] for name in ("sa_shared", "sa_per_sign")}
 
 
 def train(arch: Arch, train_acts: torch.Tensor, args: argparse.Namespace) -> Any:
-    n_steps = args.budget // BATCH
-    settings = TrainSettings(
-        n_steps=n_steps,
-        batch_size=BATCH,
-        lr=args.lr,
-        lr_warm_up_steps=max(1, n_steps // 20),
-        lr_decay_steps=n_steps // 5,
-        b_dec_init="mean",
-    )
-    d_in = train_acts.shape[1]
-    cfg = arch.make(
-        d_in,
-        arch.d_sae(WIDTH_MULTIPLIER * d_in),
-        args.target,
-        normalize_activations=NORMALIZE,
-    )
-    trained, _ = train_on_cached(cfg, train_acts, settings)
+    """``arch`` trained on the frame's schedule, without its L0 controller (the
+    sources settle where their own sparsity puts them: JumpReLU at L0 9.7)."""
+    cfg = frame_config(arch, train_acts.shape[1], args.target)
+    trained, _ = train_on_cached(cfg, train_acts, frame_settings(args.budget, args.lr))
     return to_inference(trained)
 
 
