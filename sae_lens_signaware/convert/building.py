@@ -16,13 +16,16 @@ S = TypeVar("S", bound=SAE[Any])
 def check_finite_parameters(sae: torch.nn.Module) -> None:
     """Raise a ValueError naming every parameter with NaN or inf entries (a
     non-finite ``b_gate`` would become a NaN threshold)."""
-    bad = [
-        f"{name!r} ({int((~torch.isfinite(p)).sum())} of {p.numel()} entries)"
+    bad = {
+        name: f"{name} ({int((~torch.isfinite(p)).sum())} of {p.numel()} entries)"
         for name, p in sae.named_parameters()
         if not bool(torch.isfinite(p).all())
-    ]
+    }
     if bad:
-        raise ValueError(f"cannot convert an SAE with non-finite {', '.join(bad)}")
+        raise ValueError(
+            f"cannot convert an SAE with non-finite {', '.join(map(repr, bad))}: "
+            + ", ".join(bad.values())
+        )
 
 
 def inference_cfg_dict(sae: SAE[Any]) -> dict[str, Any]:
